@@ -1,0 +1,75 @@
+//! The five BGP message types. RFC 4271 §4.2–4.5, RFC 2918 (ROUTE-REFRESH).
+
+use std::net::Ipv4Addr;
+
+use bytes::Bytes;
+
+use super::capability::{Afi, Capability, Safi};
+use super::error::NotificationCode;
+
+/// Message type codes. RFC 4271 §4.1, RFC 2918 §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageType {
+    Open = 1,
+    Update = 2,
+    Notification = 3,
+    Keepalive = 4,
+    RouteRefresh = 5,
+}
+
+/// Any BGP message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Open(Open),
+    Update(Update),
+    Notification(Notification),
+    Keepalive,
+    RouteRefresh(RouteRefresh),
+}
+
+/// OPEN. RFC 4271 §4.2; capabilities in optional parameter 2 (RFC 5492).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open {
+    /// Always 4.
+    pub version: u8,
+    /// The 2-octet "My Autonomous System" field: [`super::AS_TRANS`] when the real AS needs 4
+    /// octets (then [`Capability::FourOctetAs`] carries it).
+    pub my_as: u16,
+    /// Proposed hold time in seconds: 0 or at least 3.
+    pub hold_time: u16,
+    pub bgp_identifier: Ipv4Addr,
+    pub capabilities: Vec<Capability>,
+}
+
+impl Open {
+    /// The speaker's real AS: the 4-octet capability when present, else `my_as`.
+    pub fn asn(&self) -> u32 {
+        self.capabilities
+            .iter()
+            .find_map(|c| match c {
+                Capability::FourOctetAs(asn) => Some(*asn),
+                _ => None,
+            })
+            .unwrap_or(u32::from(self.my_as))
+    }
+}
+
+/// UPDATE. RFC 4271 §4.3. (Path attributes are added by the codec work.)
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Update {}
+
+/// NOTIFICATION. RFC 4271 §4.5.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    pub code: NotificationCode,
+    pub subcode: u8,
+    pub data: Bytes,
+}
+
+/// ROUTE-REFRESH. RFC 2918 §3; the subtype byte is RFC 7313's (0 request, 1 BoRR, 2 EoRR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteRefresh {
+    pub afi: Afi,
+    pub subtype: u8,
+    pub safi: Safi,
+}

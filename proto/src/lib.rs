@@ -1,0 +1,3 @@
+//! tern's gRPC API (tonic/prost).
+//!
+//! Not built yet: see issue 7.
