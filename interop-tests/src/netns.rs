@@ -22,14 +22,20 @@ use crate::logs;
 use crate::naming;
 use crate::process::{self, Process};
 
-/// A network namespace standing for one machine in a test topology.
-#[derive(Debug)]
+/// A network namespace standing for one machine in a test topology. Clones share the same
+/// namespace (peer drivers keep one); it is deleted when the last clone drops.
+#[derive(Debug, Clone)]
 pub struct Host {
+    inner: Arc<HostInner>,
+}
+
+#[derive(Debug)]
+struct HostInner {
     name: String,
     label: String,
     dir: Option<tempfile::TempDir>,
     interface_counter: AtomicU32,
-    logs: Arc<Mutex<Vec<PathBuf>>>,
+    logs: Mutex<Vec<PathBuf>>,
 }
 
 impl Host {
@@ -48,11 +54,13 @@ impl Host {
             .map_err(|e| Error::io("chmod host temp dir", e))?;
         command::ip(&["netns", "add", &name])?;
         let host = Host {
-            name,
-            label: label.to_string(),
-            dir: Some(dir),
-            interface_counter: AtomicU32::new(0),
-            logs: Arc::new(Mutex::new(Vec::new())),
+            inner: Arc::new(HostInner {
+                name,
+                label: label.to_string(),
+                dir: Some(dir),
+                interface_counter: AtomicU32::new(0),
+                logs: Mutex::new(Vec::new()),
+            }),
         };
         host.set_link_up("lo")?;
         host.set_sysctl("net.ipv6.conf.all.accept_dad", "0")?;
@@ -62,17 +70,18 @@ impl Host {
 
     /// The namespace name (as in `ip netns list`).
     pub fn name(&self) -> &str {
-        &self.name
+        &self.inner.name
     }
 
     /// The label given at creation.
     pub fn label(&self) -> &str {
-        &self.label
+        &self.inner.label
     }
 
     /// This host's temp dir (mode 0755): configs, sockets and logs of its processes.
     pub fn dir(&self) -> &Path {
-        self.dir
+        self.inner
+            .dir
             .as_ref()
             .map(|dir| dir.path())
             .unwrap_or_else(|| Path::new("/nonexistent"))
@@ -80,7 +89,7 @@ impl Host {
 
     /// Runs `program args` inside the namespace; a non-zero exit is an error with its stderr.
     pub fn exec<S: AsRef<OsStr>>(&self, program: &str, args: &[S]) -> Result<Output> {
-        command::run(Some(&self.name), program, args, COMMAND_TIMEOUT)
+        command::run(Some(&self.inner.name), program, args, COMMAND_TIMEOUT)
     }
 
     /// Like [`Host::exec`] with a custom deadline.
@@ -90,7 +99,7 @@ impl Host {
         args: &[S],
         timeout: Duration,
     ) -> Result<Output> {
-        command::run(Some(&self.name), program, args, timeout)
+        command::run(Some(&self.inner.name), program, args, timeout)
     }
 
     /// Runs a shell command line (`sh -c`) inside the namespace and returns its stdout.
@@ -100,7 +109,7 @@ impl Host {
 
     /// `ip -n NAME ARGS`.
     pub fn ip<S: AsRef<OsStr>>(&self, args: &[S]) -> Result<Output> {
-        let mut full: Vec<&OsStr> = vec![OsStr::new("-n"), OsStr::new(&self.name)];
+        let mut full: Vec<&OsStr> = vec![OsStr::new("-n"), OsStr::new(&self.inner.name)];
         full.extend(args.iter().map(|arg| arg.as_ref()));
         command::ip(&full)
     }
@@ -185,7 +194,7 @@ impl Host {
 
     /// A fresh interface name for this host: `STEM<n>` (kept within 15 chars).
     pub fn next_interface_name(&self, stem: &str) -> String {
-        let n = self.interface_counter.fetch_add(1, Ordering::Relaxed);
+        let n = self.inner.interface_counter.fetch_add(1, Ordering::Relaxed);
         let suffix = n.to_string();
         let stem: String = stem.chars().take(15 - suffix.len()).collect();
         format!("{stem}{suffix}")
@@ -209,7 +218,7 @@ impl Host {
 
     /// Records a log file so failure reports include it.
     pub fn register_log(&self, path: PathBuf) {
-        if let Ok(mut logs) = self.logs.lock()
+        if let Ok(mut logs) = self.inner.logs.lock()
             && !logs.contains(&path)
         {
             logs.push(path);
@@ -218,7 +227,8 @@ impl Host {
 
     /// Paths of every log registered on this host.
     pub fn log_paths(&self) -> Vec<PathBuf> {
-        self.logs
+        self.inner
+            .logs
             .lock()
             .map(|logs| logs.clone())
             .unwrap_or_default()
@@ -230,7 +240,7 @@ impl Host {
     }
 }
 
-impl Drop for Host {
+impl Drop for HostInner {
     fn drop(&mut self) {
         for pid in cleanup::namespace_pids(&self.name) {
             cleanup::kill(pid);
@@ -250,12 +260,17 @@ impl Drop for Host {
             && let Some(dir) = self.dir.take()
         {
             let kept = dir.keep();
+            let logs = self
+                .logs
+                .lock()
+                .map(|logs| logs.clone())
+                .unwrap_or_default();
             eprintln!(
                 "tern harness: host {} ({}) kept its files in {}\n{}",
                 self.label,
                 self.name,
                 kept.display(),
-                self.logs_tail(40)
+                logs::tails(&logs, 40)
             );
         }
     }
