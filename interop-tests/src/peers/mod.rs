@@ -10,6 +10,7 @@ pub mod bird;
 pub mod config;
 pub mod daemon;
 pub mod frr;
+pub mod gobgp;
 pub mod route;
 
 use std::net::IpAddr;
@@ -20,6 +21,7 @@ use ipnetwork::IpNetwork;
 pub use bird::Bird;
 pub use config::{Community, Neighbor, PeerConfig, Route, Ttl};
 pub use frr::Frr;
+pub use gobgp::GoBgp;
 pub use route::{PeerRoute, SessionState};
 
 use crate::error::{Error, Result};
@@ -153,7 +155,8 @@ pub fn start(kind: PeerKind, host: &Host, config: PeerConfig) -> Result<Box<dyn 
     Ok(match kind {
         PeerKind::Bird => Box::new(Bird::start(host, config)?),
         PeerKind::Frr => Box::new(Frr::start(host, config)?),
-        PeerKind::GoBgp | PeerKind::ExaBgp => return Err(Error::Unsupported(format!("{kind:?}"))),
+        PeerKind::GoBgp => Box::new(GoBgp::start(host, config)?),
+        PeerKind::ExaBgp => return Err(Error::Unsupported(format!("{kind:?}"))),
     })
 }
 
