@@ -53,6 +53,7 @@ fn neighbor_block(config: &PeerConfig, neighbor: &Neighbor) -> String {
     }
     let _ = writeln!(out, "  [neighbors.timers.config]");
     let _ = writeln!(out, "    connect-retry = 2");
+    let _ = writeln!(out, "    idle-hold-time-after-reset = 1");
     if let Some(hold) = neighbor.hold_time {
         let _ = writeln!(out, "    hold-time = {hold}");
         let _ = writeln!(out, "    keepalive-interval = {}", (hold / 3).max(1));
