@@ -17,7 +17,11 @@ pub enum NotificationCode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorAction {
     /// Send this NOTIFICATION and close the session.
-    SessionReset { code: NotificationCode, subcode: u8, data: Vec<u8> },
+    SessionReset {
+        code: NotificationCode,
+        subcode: u8,
+        data: Vec<u8>,
+    },
     /// Treat every NLRI of the UPDATE as withdrawn. RFC 7606 §2.
     TreatAsWithdraw,
     /// Drop the bad attribute, keep the rest. RFC 7606 §2.

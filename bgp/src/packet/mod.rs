@@ -28,6 +28,8 @@ pub struct CodecContext {
 
 impl Default for CodecContext {
     fn default() -> Self {
-        Self { four_octet_as: true }
+        Self {
+            four_octet_as: true,
+        }
     }
 }
