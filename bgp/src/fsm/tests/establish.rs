@@ -341,7 +341,7 @@ fn decode_error_sends_the_notification_it_names() {
     let error = DecodeError {
         field: "message length",
         offset: 16,
-        reason: "too short".into(),
+        reason: crate::packet::ErrorReason::BadLength(5),
         action: ErrorAction::SessionReset {
             code: NotificationCode::MessageHeader,
             subcode: 2,
