@@ -51,8 +51,9 @@ pub enum Timer {
 pub enum Input {
     /// Start the session (ManualStart; `ManualStart_with_PassiveTcpEstablishment` for a passive peer).
     ManualStart,
-    /// Stop it: NOTIFICATION Cease/Administrative Shutdown, close, stay Idle (ManualStop).
-    ManualStop,
+    /// Stop it: NOTIFICATION Cease with this subcode (RFC 4486: 2 Administrative Shutdown,
+    /// 3 Peer De-configured, 6 Other Configuration Change), close, stay Idle (ManualStop).
+    ManualStop { cease_subcode: u8 },
     /// A TCP connection to or from the peer is up (Tcp_CR_Acked / TcpConnectionConfirmed).
     TcpConnected {
         connection: ConnectionId,
@@ -74,6 +75,15 @@ pub enum Input {
     },
     /// A timer armed by [`Output::ArmTimer`] ran out.
     TimerExpired(Timer),
+}
+
+impl Input {
+    /// ManualStop with Cease / Administrative Shutdown (RFC 4486 subcode 2).
+    pub fn manual_stop() -> Self {
+        Input::ManualStop {
+            cease_subcode: super::session::cease::ADMINISTRATIVE_SHUTDOWN,
+        }
+    }
 }
 
 /// Work for the driver, to be done in order.

@@ -20,6 +20,8 @@ use crate::packet::ErrorAction;
 /// Cease subcodes. RFC 4486 §4.
 pub mod cease {
     pub const ADMINISTRATIVE_SHUTDOWN: u8 = 2;
+    pub const PEER_DECONFIGURED: u8 = 3;
+    pub const OTHER_CONFIGURATION_CHANGE: u8 = 6;
     pub const CONNECTION_REJECTED: u8 = 5;
     pub const CONNECTION_COLLISION_RESOLUTION: u8 = 7;
 }
@@ -102,7 +104,7 @@ impl Session {
         let mut out = Vec::new();
         match input {
             Input::ManualStart => self.manual_start(&mut out),
-            Input::ManualStop => self.manual_stop(&mut out),
+            Input::ManualStop { cease_subcode } => self.manual_stop(cease_subcode, &mut out),
             Input::TcpConnected {
                 connection,
                 direction,
@@ -195,7 +197,7 @@ impl Session {
         out.push(Output::ArmTimer(Timer::ConnectRetry, retry));
     }
 
-    fn manual_stop(&mut self, out: &mut Vec<Output>) {
+    fn manual_stop(&mut self, cease_subcode: u8, out: &mut Vec<Output>) {
         if !self.started {
             return;
         }
@@ -203,10 +205,7 @@ impl Session {
         for conn in &self.connections {
             out.push(Output::Send(
                 conn.id,
-                Message::Notification(notification(
-                    NotificationCode::Cease,
-                    cease::ADMINISTRATIVE_SHUTDOWN,
-                )),
+                Message::Notification(notification(NotificationCode::Cease, cease_subcode)),
             ));
         }
         self.started = false;

@@ -195,7 +195,7 @@ fn peer_without_multiprotocol_capability_speaks_ipv4_unicast() {
 fn notification_received_goes_idle() {
     let mut world = World::ebgp_pair();
     world.establish();
-    world.input(B, Input::ManualStop);
+    world.input(B, Input::manual_stop());
     assert_eq!(world.state(A), State::Idle);
     assert_eq!(world.state(B), State::Idle);
     let downs = world.outputs(A, |o| matches!(o, Output::Down { .. }));
@@ -219,7 +219,7 @@ fn notification_received_goes_idle() {
 fn manual_stop_sends_administrative_shutdown_and_stays_idle() {
     let mut world = World::ebgp_pair();
     world.establish();
-    world.input(A, Input::ManualStop);
+    world.input(A, Input::manual_stop());
     let sent = world.notifications_sent(A);
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].code, NotificationCode::Cease);
@@ -233,7 +233,7 @@ fn manual_stop_sends_administrative_shutdown_and_stays_idle() {
 fn session_restarts_automatically_after_the_peer_stops_and_starts() {
     let mut world = World::ebgp_pair();
     world.establish();
-    world.input(B, Input::ManualStop);
+    world.input(B, Input::manual_stop());
     world.advance(Duration::from_secs(30));
     assert_eq!(
         world.state(A),
