@@ -168,6 +168,8 @@ pub enum ErrorReason {
     UnsupportedParameter(u8),
     /// The message does not fit in the encoding limits.
     TooLong(usize),
+    /// An element that must not appear here (e.g. AS4_PATH between 4-octet speakers).
+    NotExpected,
 }
 
 impl fmt::Display for ErrorReason {
@@ -188,6 +190,7 @@ impl fmt::Display for ErrorReason {
             Self::Missing(t) => write!(f, "missing well-known attribute {t}"),
             Self::UnsupportedParameter(t) => write!(f, "unsupported optional parameter {t}"),
             Self::TooLong(len) => write!(f, "{len} bytes is too long"),
+            Self::NotExpected => write!(f, "not expected here"),
         }
     }
 }

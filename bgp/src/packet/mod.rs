@@ -13,7 +13,13 @@
 pub mod attribute;
 pub mod capability;
 pub mod error;
+pub mod header;
 pub mod message;
+pub mod nlri;
+pub mod notification;
+pub mod open;
+pub(crate) mod reader;
+pub mod route_refresh;
 pub mod update;
 
 pub use attribute::{
@@ -22,7 +28,9 @@ pub use attribute::{
 };
 pub use capability::{Afi, Capability, GracefulRestart, GracefulRestartFamily, Safi};
 pub use error::{DecodeError, EncodeError, ErrorAction, ErrorReason, NotificationCode};
+pub use header::frame_len;
 pub use message::{Message, MessageType, Notification, Open, RouteRefresh};
+pub use open::decode_optional_parameters;
 pub use update::Update;
 
 use bytes::BytesMut;

@@ -109,3 +109,156 @@ impl Update {
         self.end_of_rib_family().is_some()
     }
 }
+
+// ---- wire codec -------------------------------------------------------------------------
+
+use bytes::{BufMut, BytesMut};
+
+use super::attribute::{decode::decode_attributes, encode, type_code};
+use super::error::{ErrorReason, NotificationCode, header_subcode, update_subcode};
+use super::reader::Reader;
+use super::{CodecContext, Decode, Encode, HEADER_LEN, nlri};
+
+fn update_reset(subcode: u8) -> ErrorAction {
+    ErrorAction::reset(NotificationCode::UpdateMessage, subcode, Vec::new())
+}
+
+impl Decode for Update {
+    fn decode(body: &[u8], ctx: &CodecContext) -> Result<Self, DecodeError> {
+        let message_len = (body.len() + HEADER_LEN).min(usize::from(u16::MAX)) as u16;
+        let mut r = Reader::new(
+            body,
+            HEADER_LEN,
+            ErrorAction::reset(
+                NotificationCode::MessageHeader,
+                header_subcode::BAD_MESSAGE_LENGTH,
+                message_len.to_be_bytes().to_vec(),
+            ),
+        );
+        let withdrawn_len = usize::from(r.u16("UPDATE withdrawn routes length")?);
+        // RFC 4271 §6.3: lengths that overrun the message are a Malformed Attribute List.
+        let mut r = Reader::new(
+            r.peek_rest(),
+            r.offset(),
+            update_reset(update_subcode::MALFORMED_ATTRIBUTE_LIST),
+        );
+        let withdrawn_reader = r.sub(withdrawn_len, "UPDATE withdrawn routes length")?;
+        let attributes_len = usize::from(r.u16("UPDATE total path attribute length")?);
+        let attributes_offset = r.offset();
+        let attributes_data = r.bytes(attributes_len, "UPDATE total path attribute length")?;
+        let nlri_reader = Reader::new(
+            r.peek_rest(),
+            r.offset(),
+            update_reset(update_subcode::INVALID_NETWORK_FIELD),
+        );
+
+        // RFC 7606 §5.3: NLRI that cannot be parsed leaves no way to treat them as withdrawn.
+        let withdrawn_reader = Reader::new(
+            withdrawn_reader.peek_rest(),
+            withdrawn_reader.offset(),
+            update_reset(update_subcode::INVALID_NETWORK_FIELD),
+        );
+        let withdrawn = nlri::decode_ipv4_prefixes(withdrawn_reader, "UPDATE withdrawn route")?;
+        let nlri_offset = nlri_reader.offset();
+        let nlri = nlri::decode_ipv4_prefixes(nlri_reader, "UPDATE NLRI")?;
+        let decoded = decode_attributes(attributes_data, attributes_offset, ctx)?;
+
+        let mut update = Update {
+            withdrawn,
+            attributes: decoded.attributes,
+            nlri,
+            mp_reach: decoded.mp_reach,
+            mp_unreach: decoded.mp_unreach,
+            errors: decoded.errors,
+        };
+        update.check_mandatory(attributes_offset, nlri_offset);
+        Ok(update)
+    }
+}
+
+impl Update {
+    /// RFC 7606 §3 d: a missing well-known mandatory attribute on an UPDATE that announces
+    /// prefixes is treat-as-withdraw. NEXT_HOP is mandatory only with body NLRI (RFC 4760 §3).
+    fn check_mandatory(&mut self, attributes_offset: usize, nlri_offset: usize) {
+        let announces_mp = self
+            .mp_reach
+            .as_ref()
+            .is_some_and(|reach| !reach.nlri.is_empty());
+        if self.nlri.is_empty() && !announces_mp {
+            return;
+        }
+        let attributes = &self.attributes;
+        let required = [
+            (
+                attributes.origin.is_some(),
+                type_code::ORIGIN,
+                "ORIGIN",
+                attributes_offset,
+            ),
+            (
+                attributes.as_path.is_some(),
+                type_code::AS_PATH,
+                "AS_PATH",
+                attributes_offset,
+            ),
+            (
+                attributes.next_hop.is_some() || self.nlri.is_empty(),
+                type_code::NEXT_HOP,
+                "NEXT_HOP",
+                nlri_offset,
+            ),
+        ];
+        for (present, code, field, offset) in required {
+            if !present && !self.has_error_for(field) {
+                self.errors.push(DecodeError::new(
+                    field,
+                    offset,
+                    ErrorReason::Missing(code),
+                    ErrorAction::TreatAsWithdraw,
+                ));
+            }
+        }
+    }
+
+    fn has_error_for(&self, field: &'static str) -> bool {
+        self.errors.iter().any(|error| error.field == field)
+    }
+}
+
+impl Encode for Update {
+    fn encoded_len(&self, ctx: &CodecContext) -> usize {
+        4 + nlri::ipv4_prefixes_len(&self.withdrawn)
+            + encode::attributes_len(
+                &self.attributes,
+                self.mp_reach.as_ref(),
+                self.mp_unreach.as_ref(),
+                ctx,
+            )
+            + nlri::ipv4_prefixes_len(&self.nlri)
+    }
+
+    fn encode(&self, ctx: &CodecContext, buf: &mut BytesMut) {
+        let withdrawn_len = nlri::ipv4_prefixes_len(&self.withdrawn);
+        buf.put_u16(withdrawn_len.min(usize::from(u16::MAX)) as u16);
+        for prefix in &self.withdrawn {
+            nlri::encode_ipv4_prefix(prefix, buf);
+        }
+        let attributes_len = encode::attributes_len(
+            &self.attributes,
+            self.mp_reach.as_ref(),
+            self.mp_unreach.as_ref(),
+            ctx,
+        );
+        buf.put_u16(attributes_len.min(usize::from(u16::MAX)) as u16);
+        encode::encode_attributes(
+            &self.attributes,
+            self.mp_reach.as_ref(),
+            self.mp_unreach.as_ref(),
+            ctx,
+            buf,
+        );
+        for prefix in &self.nlri {
+            nlri::encode_ipv4_prefix(prefix, buf);
+        }
+    }
+}

@@ -156,3 +156,145 @@ impl AsPath {
         path
     }
 }
+
+// ---- wire codec -------------------------------------------------------------------------
+
+use bytes::{BufMut, BytesMut};
+
+use crate::packet::AS_TRANS;
+use crate::packet::error::{DecodeError, ErrorReason};
+use crate::packet::reader::Reader;
+
+/// Most ASNs one segment holds on the wire.
+const MAX_SEGMENT_ASNS: usize = 255;
+
+/// Decode an AS_PATH (or AS4_PATH) value with 2- or 4-octet ASNs. Malformed per RFC 7606
+/// §7.2: unknown segment type, zero segment length, a segment overrunning the attribute, or a
+/// single octet left over.
+pub(crate) fn decode_as_path(
+    mut r: Reader<'_>,
+    four_octet: bool,
+    field: &'static str,
+) -> Result<AsPath, DecodeError> {
+    let width = if four_octet { 4 } else { 2 };
+    let mut segments = Vec::new();
+    while !r.is_empty() {
+        let segment_at = r.clone();
+        let kind = r.u8(field)?;
+        let Some(kind) = AsSegmentType::from_value(kind) else {
+            return Err(segment_at.error(field, ErrorReason::InvalidValue(u32::from(kind))));
+        };
+        let count = r.u8(field)?;
+        if count == 0 {
+            return Err(segment_at.error(field, ErrorReason::BadLength(0)));
+        }
+        let mut asns_reader = r.sub(usize::from(count) * width, field)?;
+        let mut asns = Vec::with_capacity(usize::from(count));
+        for _ in 0..count {
+            let asn = if four_octet {
+                asns_reader.u32(field)?
+            } else {
+                u32::from(asns_reader.u16(field)?)
+            };
+            asns.push(asn);
+        }
+        segments.push(AsSegment { kind, asns });
+    }
+    Ok(AsPath { segments })
+}
+
+/// Segments as they go on the wire: empty ones dropped, long ones split.
+fn wire_segments(path: &AsPath) -> impl Iterator<Item = (AsSegmentType, &[u32])> {
+    path.segments.iter().flat_map(|segment| {
+        segment
+            .asns
+            .chunks(MAX_SEGMENT_ASNS)
+            .map(move |chunk| (segment.kind, chunk))
+    })
+}
+
+/// Length of the encoded AS_PATH value.
+pub(crate) fn as_path_len(path: &AsPath, four_octet: bool) -> usize {
+    let width = if four_octet { 4 } else { 2 };
+    wire_segments(path)
+        .map(|(_, asns)| 2 + width * asns.len())
+        .sum()
+}
+
+/// Append the AS_PATH value. With 2-octet ASNs, ASNs above 65535 become AS_TRANS (RFC 6793
+/// §4.2.2).
+pub(crate) fn encode_as_path(path: &AsPath, four_octet: bool, buf: &mut BytesMut) {
+    for (kind, asns) in wire_segments(path) {
+        buf.put_u8(kind.value());
+        buf.put_u8(asns.len() as u8);
+        for asn in asns {
+            if four_octet {
+                buf.put_u32(*asn);
+            } else {
+                buf.put_u16(u16::try_from(*asn).unwrap_or(AS_TRANS));
+            }
+        }
+    }
+}
+
+/// True when the path holds an ASN that 2 octets cannot carry, outside confederation segments,
+/// so a 2-octet peer needs AS4_PATH. RFC 6793 §4.2.2.
+pub(crate) fn needs_as4_path(path: &AsPath) -> bool {
+    path.segments
+        .iter()
+        .filter(|segment| !segment.kind.is_confederation())
+        .any(|segment| segment.asns.iter().any(|asn| *asn > u32::from(u16::MAX)))
+}
+
+/// The AS4_PATH sent to a 2-octet peer: the path without confederation segments (RFC 6793
+/// §3: AS4_PATH carries no confederation segments).
+pub(crate) fn as4_path_of(path: &AsPath) -> AsPath {
+    AsPath {
+        segments: path
+            .segments
+            .iter()
+            .filter(|segment| !segment.kind.is_confederation())
+            .cloned()
+            .collect(),
+    }
+}
+
+/// Rebuild the real path from AS_PATH and AS4_PATH of a 2-octet peer. RFC 6793 §4.2.3: when
+/// AS_PATH has fewer ASes than AS4_PATH, AS4_PATH is ignored; otherwise the leading
+/// (count(AS_PATH) − count(AS4_PATH)) ASes of AS_PATH are prepended to AS4_PATH, where an AS_SET
+/// counts one and confederation segments count zero (and are kept).
+pub(crate) fn merge_as4_path(as_path: &AsPath, as4_path: &AsPath) -> AsPath {
+    let as_count = as_path.path_length();
+    let as4_count = as4_path.path_length();
+    if as_count < as4_count {
+        return as_path.clone();
+    }
+    let mut remaining = as_count - as4_count;
+    let mut segments = Vec::with_capacity(as_path.segments.len() + as4_path.segments.len());
+    for segment in &as_path.segments {
+        if segment.kind.is_confederation() {
+            segments.push(segment.clone());
+            continue;
+        }
+        if remaining == 0 {
+            break;
+        }
+        match segment.kind {
+            AsSegmentType::Sequence => {
+                let take = remaining.min(segment.asns.len());
+                let asns = segment.asns.iter().take(take).copied().collect();
+                segments.push(AsSegment {
+                    kind: AsSegmentType::Sequence,
+                    asns,
+                });
+                remaining -= take;
+            }
+            _ => {
+                segments.push(segment.clone());
+                remaining -= 1;
+            }
+        }
+    }
+    segments.extend(as4_path.segments.iter().cloned());
+    AsPath { segments }
+}

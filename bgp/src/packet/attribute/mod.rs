@@ -15,6 +15,8 @@
 
 pub mod as_path;
 pub mod community;
+pub(crate) mod decode;
+pub(crate) mod encode;
 pub mod mp;
 
 use std::net::Ipv4Addr;

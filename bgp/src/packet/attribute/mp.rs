@@ -64,3 +64,112 @@ pub struct MpUnreach {
     pub safi: Safi,
     pub withdrawn: Vec<IpNetwork>,
 }
+
+// ---- wire codec -------------------------------------------------------------------------
+
+use bytes::{BufMut, BytesMut};
+
+use crate::packet::error::{DecodeError, ErrorReason};
+use crate::packet::nlri;
+use crate::packet::reader::Reader;
+
+/// True for the families whose MP attributes tern decodes: IPv4/IPv6 unicast and multicast.
+pub(crate) fn is_supported(afi: Afi, safi: Safi) -> bool {
+    matches!(afi, Afi::Ipv4 | Afi::Ipv6) && matches!(safi, Safi::Unicast | Safi::Multicast)
+}
+
+/// The AFI and SAFI at the start of an MP attribute value, without consuming them.
+pub(crate) fn peek_family(value: &[u8]) -> Option<(Afi, Safi)> {
+    match value {
+        [a, b, s, ..] => Some((Afi::from(u16::from_be_bytes([*a, *b])), Safi::from(*s))),
+        _ => None,
+    }
+}
+
+/// Decode an MP_REACH_NLRI value of a supported family. The reader's action applies to every
+/// error: a next hop length that does not fit the family or an unparseable NLRI leaves the
+/// prefixes unknown, so only a session reset is possible (RFC 7606 §7.11, §5.3).
+pub(crate) fn decode_mp_reach(mut r: Reader<'_>) -> Result<MpReach, DecodeError> {
+    let afi = Afi::from(r.u16("MP_REACH_NLRI AFI")?);
+    let safi = Safi::from(r.u8("MP_REACH_NLRI SAFI")?);
+    let length_at = r.clone();
+    let next_hop_len = r.u8("MP_REACH_NLRI next hop length")?;
+    let next_hop = match (afi, next_hop_len) {
+        (Afi::Ipv4, 4) => NextHop::Ipv4(r.ipv4("MP_REACH_NLRI next hop")?),
+        // 16 or 32 bytes: IPv6 NLRI (RFC 2545 §3) or IPv4 NLRI over IPv6 (RFC 8950 §3).
+        (Afi::Ipv4 | Afi::Ipv6, 16) => NextHop::Ipv6 {
+            global: r.ipv6("MP_REACH_NLRI next hop")?,
+            link_local: None,
+        },
+        (Afi::Ipv4 | Afi::Ipv6, 32) => NextHop::Ipv6 {
+            global: r.ipv6("MP_REACH_NLRI next hop")?,
+            link_local: Some(r.ipv6("MP_REACH_NLRI link-local next hop")?),
+        },
+        _ => {
+            return Err(length_at.error(
+                "MP_REACH_NLRI next hop length",
+                ErrorReason::BadLength(usize::from(next_hop_len)),
+            ));
+        }
+    };
+    // RFC 4760 §3: the reserved octet (formerly the SNPA count) is ignored on receipt.
+    let _reserved = r.u8("MP_REACH_NLRI reserved")?;
+    let nlri = nlri::decode_prefixes(r, afi == Afi::Ipv6, "MP_REACH_NLRI prefix")?;
+    Ok(MpReach {
+        afi,
+        safi,
+        next_hop,
+        nlri,
+    })
+}
+
+/// Decode an MP_UNREACH_NLRI value of a supported family.
+pub(crate) fn decode_mp_unreach(mut r: Reader<'_>) -> Result<MpUnreach, DecodeError> {
+    let afi = Afi::from(r.u16("MP_UNREACH_NLRI AFI")?);
+    let safi = Safi::from(r.u8("MP_UNREACH_NLRI SAFI")?);
+    let withdrawn = nlri::decode_prefixes(r, afi == Afi::Ipv6, "MP_UNREACH_NLRI prefix")?;
+    Ok(MpUnreach {
+        afi,
+        safi,
+        withdrawn,
+    })
+}
+
+/// Length of the MP_REACH_NLRI value.
+pub(crate) fn mp_reach_len(reach: &MpReach) -> usize {
+    5 + reach.next_hop.wire_len() + nlri::prefixes_len(&reach.nlri)
+}
+
+/// Append the MP_REACH_NLRI value.
+pub(crate) fn encode_mp_reach(reach: &MpReach, buf: &mut BytesMut) {
+    buf.put_u16(reach.afi.value());
+    buf.put_u8(reach.safi.value());
+    buf.put_u8(reach.next_hop.wire_len() as u8);
+    match &reach.next_hop {
+        NextHop::Ipv4(address) => buf.put_slice(&address.octets()),
+        NextHop::Ipv6 { global, link_local } => {
+            buf.put_slice(&global.octets());
+            if let Some(link_local) = link_local {
+                buf.put_slice(&link_local.octets());
+            }
+        }
+    }
+    buf.put_u8(0);
+    for prefix in &reach.nlri {
+        nlri::encode_prefix(prefix, buf);
+    }
+}
+
+/// Length of the MP_UNREACH_NLRI value.
+pub(crate) fn mp_unreach_len(unreach: &MpUnreach) -> usize {
+    3 + nlri::prefixes_len(&unreach.withdrawn)
+}
+
+/// Append the MP_UNREACH_NLRI value.
+pub(crate) fn encode_mp_unreach(unreach: &MpUnreach, buf: &mut BytesMut) {
+    buf.put_u16(unreach.afi.value());
+    buf.put_u8(unreach.safi.value());
+    for prefix in &unreach.withdrawn {
+        nlri::encode_prefix(prefix, buf);
+    }
+}
