@@ -63,10 +63,10 @@ pub enum Input {
     ConnectFailed,
     /// The connection was closed or broke (TcpConnectionFails).
     TcpClosed { connection: ConnectionId },
-    /// A message arrived on a connection.
+    /// A message arrived on a connection (boxed: an UPDATE is large).
     Message {
         connection: ConnectionId,
-        message: Message,
+        message: Box<Message>,
     },
     /// A message arrived that could not be decoded (BGPHeaderErr, BGPOpenMsgErr, UpdateMsgErr).
     DecodeError {

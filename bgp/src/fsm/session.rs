@@ -118,7 +118,7 @@ impl Session {
             Input::Message {
                 connection,
                 message,
-            } => self.receive(now, connection, message, &mut out),
+            } => self.receive(now, connection, *message, &mut out),
             Input::DecodeError { connection, error } => {
                 // Errors that only touch an UPDATE's contents (RFC 7606 treat-as-withdraw,
                 // attribute discard) are the codec's and the RIB's business; only a session

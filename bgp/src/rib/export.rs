@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
-use crate::packet::{Afi, AsPath, Origin, PathAttributes, Safi};
+use crate::packet::{Afi, Origin, PathAttributes, Safi};
 
 use super::best::DEFAULT_LOCAL_PREF;
 use super::route::{Path, PeerType, RouteSource};
@@ -99,7 +99,7 @@ pub fn export(context: &ExportContext, prefix: &IpNetwork, path: &Path) -> Optio
             }
         }
         PeerType::Internal => {
-            attributes.as_path = Some(source.as_path.clone().unwrap_or_else(AsPath::default));
+            attributes.as_path = Some(source.as_path.clone().unwrap_or_default());
             attributes.local_pref = Some(source.local_pref.unwrap_or(DEFAULT_LOCAL_PREF));
             match (learned_from, path.next_hop) {
                 (Some(_), Some(original)) if same_family(prefix, original) => original,

@@ -311,7 +311,7 @@ fn updates_and_route_refresh_pass_through_when_established() {
         now,
         Input::Message {
             connection,
-            message: Message::Update(Update::default()),
+            message: Box::new(Message::Update(Update::default())),
         },
     );
     assert!(matches!(out[..], [Output::Update(_)]));
@@ -319,7 +319,7 @@ fn updates_and_route_refresh_pass_through_when_established() {
         now,
         Input::Message {
             connection,
-            message: Message::RouteRefresh(refresh),
+            message: Box::new(Message::RouteRefresh(refresh)),
         },
     );
     assert!(matches!(out[..], [Output::RouteRefresh(r)] if r == refresh));
@@ -385,7 +385,7 @@ pub fn passive_session_with_connection() -> Session {
 pub fn message(message: Message) -> Input {
     Input::Message {
         connection: CONNECTION,
-        message,
+        message: Box::new(message),
     }
 }
 

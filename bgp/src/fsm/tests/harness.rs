@@ -122,7 +122,7 @@ impl World {
                                 other,
                                 Input::Message {
                                     connection: remote,
-                                    message,
+                                    message: Box::new(message),
                                 },
                             ));
                         }
