@@ -31,7 +31,9 @@ pub enum ConnectError {
     },
 }
 
-/// A listening socket on `address`: address reuse, IPv6-only for IPv6 addresses, non-blocking.
+/// A listening socket on `address`: address reuse, IPv6-only for IPv6 addresses,
+/// non-blocking, and TTL 255 so that the SYN-ACK already passes a GTSM peer's check
+/// (RFC 5082 §3; accepted connections get their peer's TTL policy right after accept).
 pub fn listen(address: SocketAddr) -> io::Result<TcpListener> {
     let socket = Socket::new(
         Domain::for_address(address),
@@ -41,6 +43,9 @@ pub fn listen(address: SocketAddr) -> io::Result<TcpListener> {
     socket.set_reuse_address(true)?;
     if address.is_ipv6() {
         socket.set_only_v6(true)?;
+        socket.set_unicast_hops_v6(255)?;
+    } else {
+        socket.set_ttl(255)?;
     }
     socket.set_nonblocking(true)?;
     socket.bind(&address.into())?;
