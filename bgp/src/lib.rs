@@ -7,4 +7,5 @@
 //! - the tokio driver and [`Speaker`] API on top (sockets, timers, TCP-MD5, GTSM).
 
 pub mod fsm;
+pub mod mrt;
 pub mod packet;
