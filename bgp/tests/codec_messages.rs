@@ -282,3 +282,27 @@ fn frame_len_cuts_a_stream_of_messages() {
     assert!(rest.is_empty());
     assert_eq!(decoded, messages);
 }
+
+#[test]
+fn negotiated_context_needs_four_octet_as_on_both_sides() {
+    let new = full_open();
+    let old = Open {
+        capabilities: vec![Capability::RouteRefresh],
+        ..full_open()
+    };
+    assert_eq!(
+        CodecContext::negotiate(&new, &new),
+        CodecContext::FOUR_OCTET_AS
+    );
+    assert_eq!(
+        CodecContext::negotiate(&new, &old),
+        CodecContext::TWO_OCTET_AS
+    );
+    assert_eq!(
+        CodecContext::negotiate(&old, &new),
+        CodecContext::TWO_OCTET_AS
+    );
+    assert!(new.has_capability(70));
+    assert_eq!(new.multiprotocol_families().count(), 2);
+    assert_eq!(new.graceful_restart().map(|gr| gr.restart_time), Some(120));
+}

@@ -41,7 +41,10 @@ pub fn hex(text: &str) -> Vec<u8> {
         .filter(|c| c.is_ascii_hexdigit())
         .map(|c| (c as char).to_digit(16).unwrap() as u8)
         .collect();
-    assert!(digits.len().is_multiple_of(2), "odd number of hex digits in fixture");
+    assert!(
+        digits.len().is_multiple_of(2),
+        "odd number of hex digits in fixture"
+    );
     digits
         .chunks(2)
         .map(|pair| pair[0] << 4 | pair[1])
