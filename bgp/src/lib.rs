@@ -10,6 +10,7 @@
 
 pub mod driver;
 pub mod fsm;
+pub mod mrt;
 pub mod packet;
 pub mod rib;
 pub mod speaker;

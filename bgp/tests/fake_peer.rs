@@ -1,7 +1,7 @@
 //! A speaker against a scripted peer over a plain TcpStream: hold timer expiry withdraws what
 //! the peer announced; unknown peers are turned away; GTSM drops packets with a low TTL.
 
-mod common;
+mod speaker_support;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use bgp::packet::{
 };
 use bgp::{PeerConfig, Speaker, State};
 use bytes::BytesMut;
-use common::{speaker, state, wait_for};
+use speaker_support::{speaker, state, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

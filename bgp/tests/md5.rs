@@ -1,13 +1,13 @@
 //! TCP-MD5 (RFC 2385) between two speakers on loopback. Needs CAP_NET_ADMIN-free
 //! `TCP_MD5SIG`, which Linux allows to any user on their own sockets.
 
-mod common;
+mod speaker_support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::State;
-use common::{peer_of, speaker, state, wait_established};
+use speaker_support::{peer_of, speaker, state, wait_established};
 
 #[tokio::test]
 async fn matching_passwords_establish() {

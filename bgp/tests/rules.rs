@@ -1,7 +1,7 @@
 //! Advertisement rules and families over real sockets: IPv6 transport, iBGP, the whole table
 //! and End-of-RIB at session start, and 2-octet AS peers.
 
-mod common;
+mod speaker_support;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -11,7 +11,7 @@ use bgp::packet::{
 };
 use bgp::{PeerConfig, PeerType, Route, Speaker, SpeakerConfig};
 use bytes::BytesMut;
-use common::{peer_of, speaker, wait_established, wait_for};
+use speaker_support::{peer_of, speaker, wait_established, wait_for};
 use ipnetwork::IpNetwork;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};

@@ -1,14 +1,14 @@
 //! Two speakers on loopback: sessions, prefixes both ways in both families, withdrawals,
 //! session loss.
 
-mod common;
+mod speaker_support;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::packet::PathAttributes;
 use bgp::{Route, RouteSource, Speaker, State};
-use common::{peer_of, speaker, wait_established, wait_for};
+use speaker_support::{peer_of, speaker, wait_established, wait_for};
 use ipnetwork::IpNetwork;
 
 const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
