@@ -5,7 +5,7 @@
 //! of connection attempts, timer deadlines. Outputs: bytes to connection writers and
 //! [`PeerEvent`]s to the core.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,7 +104,13 @@ struct PeerTask {
     closing: Vec<JoinHandle<()>>,
     reads: mpsc::Sender<ReadEvent>,
     connects: mpsc::UnboundedSender<(u64, Result<TcpStream, ConnectError>)>,
+    /// Events waiting for room in the core's channel. While it is long, the task stops
+    /// reading from its connections (backpressure) but keeps its timers and keepalives going.
+    outbox: VecDeque<PeerEventEnvelope>,
 }
+
+/// Stop reading connections while this many events wait for the core.
+const OUTBOX_LIMIT: usize = 256;
 
 /// Start the session task; it runs until [`PeerCommand::Stop`] or until `commands` closes.
 pub fn spawn(
@@ -135,12 +141,24 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
         closing: Vec::new(),
         reads,
         connects,
+        outbox: VecDeque::new(),
     };
-    task.handle(Input::ManualStart).await;
+    let core = task.core.clone();
+    task.handle(Input::ManualStart);
     let mut stop_subcode = crate::fsm::cease::ADMINISTRATIVE_SHUTDOWN;
     loop {
         let next = task.timers.next();
+        let backlog = task.outbox.len();
         tokio::select! {
+            permit = core.reserve(), if backlog > 0 => match permit {
+                Ok(permit) => {
+                    if let Some(envelope) = task.outbox.pop_front() {
+                        permit.send(envelope);
+                    }
+                }
+                // The core is gone: the speaker has shut down.
+                Err(_) => break,
+            },
             command = commands.recv() => match command {
                 None => break,
                 Some(PeerCommand::Stop { cease_subcode }) => {
@@ -148,17 +166,17 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
                     break;
                 }
                 Some(PeerCommand::Incoming(stream)) => {
-                    task.add_connection(stream, Direction::Incoming).await;
+                    task.add_connection(stream, Direction::Incoming);
                 }
                 Some(PeerCommand::Send { epoch, updates }) => task.send_updates(epoch, updates),
             },
-            Some(event) = read_events.recv() => task.on_read(event).await,
+            Some(event) = read_events.recv(), if backlog < OUTBOX_LIMIT => task.on_read(event),
             Some((attempt, result)) = connect_results.recv() => {
-                task.on_connect(attempt, result).await;
+                task.on_connect(attempt, result);
             }
             () = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
                 for timer in task.timers.take_expired(Instant::now()) {
-                    task.handle(Input::TimerExpired(timer)).await;
+                    task.handle(Input::TimerExpired(timer));
                 }
             }
         }
@@ -166,14 +184,19 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
     }
     task.handle(Input::ManualStop {
         cease_subcode: stop_subcode,
-    })
-    .await;
+    });
     if let Some(attempt) = task.connecting.take() {
         attempt.abort();
     }
     let closing = std::mem::take(&mut task.closing);
-    // Give the NOTIFICATIONs a moment to leave.
+    let outbox = std::mem::take(&mut task.outbox);
+    // Give the NOTIFICATIONs a moment to leave, and the core the last events.
     let _ = timeout(Duration::from_secs(2), async {
+        for envelope in outbox {
+            if core.send(envelope).await.is_err() {
+                break;
+            }
+        }
         for handle in closing {
             let _ = handle.await;
         }
@@ -182,23 +205,23 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
 }
 
 impl PeerTask {
-    async fn report(&self, event: PeerEvent) {
-        let envelope = PeerEventEnvelope {
+    /// Queue an event for the core (sent from the main loop as the core takes them).
+    fn report(&mut self, event: PeerEvent) {
+        self.outbox.push_back(PeerEventEnvelope {
             peer: self.peer,
             instance: self.instance,
             event,
-        };
-        let _ = self.core.send(envelope).await;
+        });
     }
 
-    async fn handle(&mut self, input: Input) {
+    fn handle(&mut self, input: Input) {
         let outputs = self.session.handle(Instant::now().into_std(), input);
         for output in outputs {
-            self.execute(output).await;
+            self.execute(output);
         }
     }
 
-    async fn execute(&mut self, output: Output) {
+    fn execute(&mut self, output: Output) {
         match output {
             Output::Connect => self.start_connect(),
             Output::CancelConnect => {
@@ -218,7 +241,7 @@ impl PeerTask {
             Output::StopTimer(timer) => self.timers.stop(timer),
             Output::StateChanged { from, to } => {
                 info!(peer = %self.peer, %from, %to, "BGP state");
-                self.report(PeerEvent::State(to)).await;
+                self.report(PeerEvent::State(to));
             }
             Output::Established {
                 connection,
@@ -235,8 +258,7 @@ impl PeerTask {
                     negotiated: Box::new(negotiated),
                     local,
                     remote,
-                })
-                .await;
+                });
             }
             Output::Down {
                 reason,
@@ -245,11 +267,10 @@ impl PeerTask {
                 info!(peer = %self.peer, %reason, was_established, "BGP session down");
                 self.report(PeerEvent::Down {
                     reason: reason.to_string(),
-                })
-                .await;
+                });
             }
-            Output::Update(update) => self.report(PeerEvent::Update(Box::new(update))).await,
-            Output::RouteRefresh(refresh) => self.report(PeerEvent::RouteRefresh(refresh)).await,
+            Output::Update(update) => self.report(PeerEvent::Update(Box::new(update))),
+            Output::RouteRefresh(refresh) => self.report(PeerEvent::RouteRefresh(refresh)),
         }
     }
 
@@ -267,23 +288,22 @@ impl PeerTask {
         }));
     }
 
-    async fn on_connect(&mut self, attempt: u64, result: Result<TcpStream, ConnectError>) {
+    fn on_connect(&mut self, attempt: u64, result: Result<TcpStream, ConnectError>) {
         if attempt != self.attempt {
             return;
         }
         self.connecting = None;
         match result {
-            Ok(stream) => self.add_connection(stream, Direction::Outgoing).await,
+            Ok(stream) => self.add_connection(stream, Direction::Outgoing),
             Err(error) => {
                 debug!(peer = %self.peer, %error, "connect failed");
-                self.report(PeerEvent::ConnectFailed(error.to_string()))
-                    .await;
-                self.handle(Input::ConnectFailed).await;
+                self.report(PeerEvent::ConnectFailed(error.to_string()));
+                self.handle(Input::ConnectFailed);
             }
         }
     }
 
-    async fn add_connection(&mut self, stream: TcpStream, direction: Direction) {
+    fn add_connection(&mut self, stream: TcpStream, direction: Direction) {
         let (Ok(local), Ok(remote)) = (stream.local_addr(), stream.peer_addr()) else {
             return;
         };
@@ -310,11 +330,10 @@ impl PeerTask {
         self.handle(Input::TcpConnected {
             connection: id,
             direction,
-        })
-        .await;
+        });
     }
 
-    async fn on_read(&mut self, event: ReadEvent) {
+    fn on_read(&mut self, event: ReadEvent) {
         match event {
             ReadEvent::Frame(id, frame) => {
                 let Some(conn) = self.connections.get(&id) else {
@@ -326,16 +345,14 @@ impl PeerTask {
                         self.handle(Input::Message {
                             connection: id,
                             message: Box::new(message),
-                        })
-                        .await;
+                        });
                     }
                     Err(error) => {
                         warn!(peer = %self.peer, %error, "malformed message");
                         self.handle(Input::DecodeError {
                             connection: id,
                             error,
-                        })
-                        .await;
+                        });
                     }
                 }
             }
@@ -345,13 +362,12 @@ impl PeerTask {
                     self.handle(Input::DecodeError {
                         connection: id,
                         error,
-                    })
-                    .await;
+                    });
                 }
             }
             ReadEvent::Closed(id) => {
                 if self.connections.contains_key(&id) {
-                    self.handle(Input::TcpClosed { connection: id }).await;
+                    self.handle(Input::TcpClosed { connection: id });
                 }
             }
         }
