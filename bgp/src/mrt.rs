@@ -241,8 +241,7 @@ impl<R: Read> MrtReader<R> {
                     available: body.len(),
                 });
             };
-            header.microseconds =
-                Some(u32::from_be_bytes([micro[0], micro[1], micro[2], micro[3]]));
+            header.microseconds = Some(u32::from_be_bytes(micro));
             body.drain(..4);
         }
         Ok(Some((header, body, record_offset)))
