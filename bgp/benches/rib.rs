@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use bgp::packet::{Afi, AsPath, CodecContext, Origin, PathAttributes, Safi};
-use bgp::rib::{ExportContext, LocRib, Path, PeerType, RouteSource, build_updates, export};
+use bgp::rib::{ExportCache, ExportContext, LocRib, Path, PeerType, RouteSource, build_updates};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use ipnetwork::{IpNetwork, Ipv4Network};
 
@@ -73,9 +73,10 @@ fn bench(c: &mut Criterion) {
     };
     group.bench_function("export whole table to a peer as UPDATEs", |b| {
         b.iter(|| {
+            let mut cache = ExportCache::new(&context);
             let announce: Vec<_> = rib
                 .best_paths()
-                .filter_map(|(prefix, path)| export(&context, &prefix, path).map(|e| (prefix, e)))
+                .filter_map(|(prefix, path)| cache.export(&prefix, path).map(|e| (prefix, e)))
                 .collect();
             build_updates(announce, Vec::new(), &CodecContext::FOUR_OCTET_AS)
         })
