@@ -65,6 +65,17 @@ fn header_error(
     )
 }
 
+/// The action for a body too short for its fixed fields: Bad Message Length with the message
+/// length as data (RFC 4271 §6.1). `frame_len` normally catches these first.
+pub(crate) fn short_body_action(body_len: usize) -> ErrorAction {
+    let message_len = (body_len + HEADER_LEN).min(usize::from(u16::MAX)) as u16;
+    ErrorAction::reset(
+        NotificationCode::MessageHeader,
+        header_subcode::BAD_MESSAGE_LENGTH,
+        message_len.to_be_bytes().to_vec(),
+    )
+}
+
 /// Read the header at the start of `buf` and return the total length of that message, or
 /// `None` while fewer than [`HEADER_LEN`] bytes are buffered. The message itself may not be
 /// complete yet: wait until `buf.len() >= len`.

@@ -16,6 +16,7 @@ use bytes::{BufMut, BytesMut};
 
 use super::capability::Capability;
 use super::error::{DecodeError, ErrorAction, ErrorReason, NotificationCode, open_subcode};
+use super::header::short_body_action;
 use super::message::Open;
 use super::reader::Reader;
 use super::{CodecContext, Decode, Encode, HEADER_LEN};
@@ -33,16 +34,7 @@ fn open_error(subcode: u8, data: Vec<u8>) -> ErrorAction {
 
 impl Decode for Open {
     fn decode(body: &[u8], _ctx: &CodecContext) -> Result<Self, DecodeError> {
-        let message_len = (body.len() + HEADER_LEN).min(usize::from(u16::MAX)) as u16;
-        let mut r = Reader::new(
-            body,
-            HEADER_LEN,
-            ErrorAction::reset(
-                NotificationCode::MessageHeader,
-                super::error::header_subcode::BAD_MESSAGE_LENGTH,
-                message_len.to_be_bytes().to_vec(),
-            ),
-        );
+        let mut r = Reader::new(body, HEADER_LEN, short_body_action(body.len()));
         let version = r.u8("OPEN version")?;
         let my_as = r.u16("OPEN my AS")?;
         let hold_time = r.u16("OPEN hold time")?;

@@ -9,6 +9,12 @@
 //!
 //! ASNs are always held as `u32`; the width on the wire follows `CodecContext::four_octet_as`.
 
+use bytes::{BufMut, BytesMut};
+
+use crate::packet::AS_TRANS;
+use crate::packet::error::{DecodeError, ErrorReason};
+use crate::packet::reader::Reader;
+
 /// The kind of an AS_PATH segment. RFC 4271 §4.3, RFC 5065 §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AsSegmentType {
@@ -156,14 +162,6 @@ impl AsPath {
         path
     }
 }
-
-// ---- wire codec -------------------------------------------------------------------------
-
-use bytes::{BufMut, BytesMut};
-
-use crate::packet::AS_TRANS;
-use crate::packet::error::{DecodeError, ErrorReason};
-use crate::packet::reader::Reader;
 
 /// Most ASNs one segment holds on the wire.
 const MAX_SEGMENT_ASNS: usize = 255;

@@ -11,9 +11,13 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use bytes::{BufMut, BytesMut};
 use ipnetwork::IpNetwork;
 
 use crate::packet::capability::{Afi, Safi};
+use crate::packet::error::{DecodeError, ErrorReason};
+use crate::packet::nlri;
+use crate::packet::reader::Reader;
 
 /// The next hop of an MP_REACH_NLRI attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -64,14 +68,6 @@ pub struct MpUnreach {
     pub safi: Safi,
     pub withdrawn: Vec<IpNetwork>,
 }
-
-// ---- wire codec -------------------------------------------------------------------------
-
-use bytes::{BufMut, BytesMut};
-
-use crate::packet::error::{DecodeError, ErrorReason};
-use crate::packet::nlri;
-use crate::packet::reader::Reader;
 
 /// True for the families whose MP attributes tern decodes: IPv4/IPv6 unicast and multicast.
 pub(crate) fn is_supported(afi: Afi, safi: Safi) -> bool {
