@@ -9,14 +9,15 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::{DecodeError, ErrorAction, NotificationCode, cease_subcode, open_subcode};
-use super::header::short_body_action;
+use super::header::{length_field, short_body};
 use super::message::Notification;
 use super::reader::Reader;
 use super::{CodecContext, Decode, Encode, HEADER_LEN};
 
 impl Decode for Notification {
     fn decode(body: &[u8], _ctx: &CodecContext) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, HEADER_LEN, short_body_action(body.len()));
+        let length = length_field(body.len());
+        let mut r = Reader::new(body, HEADER_LEN, short_body(&length));
         let code = NotificationCode::from(r.u8("NOTIFICATION error code")?);
         let subcode = r.u8("NOTIFICATION error subcode")?;
         let data = Bytes::copy_from_slice(r.take_rest());

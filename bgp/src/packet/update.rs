@@ -26,8 +26,8 @@ use super::attribute::decode::{AttributeSource, decode_attributes};
 use super::attribute::{MpReach, MpUnreach, PathAttributes, encode, type_code};
 use super::capability::{Afi, Safi};
 use super::error::{DecodeError, ErrorAction, ErrorReason, NotificationCode, update_subcode};
-use super::header::short_body_action;
-use super::reader::Reader;
+use super::header::{length_field, short_body};
+use super::reader::{OnError, Reader};
 use super::{CodecContext, Decode, Encode, HEADER_LEN, nlri};
 
 /// UPDATE. RFC 4271 §4.3.
@@ -115,13 +115,18 @@ impl Update {
     }
 }
 
-fn update_reset(subcode: u8) -> ErrorAction {
-    ErrorAction::reset(NotificationCode::UpdateMessage, subcode, Vec::new())
+fn update_reset(subcode: u8) -> OnError<'static> {
+    OnError::Reset {
+        code: NotificationCode::UpdateMessage,
+        subcode,
+        data: &[],
+    }
 }
 
 impl Decode for Update {
     fn decode(body: &[u8], ctx: &CodecContext) -> Result<Self, DecodeError> {
-        let mut r = Reader::new(body, HEADER_LEN, short_body_action(body.len()));
+        let length = length_field(body.len());
+        let mut r = Reader::new(body, HEADER_LEN, short_body(&length));
         let withdrawn_len = usize::from(r.u16("UPDATE withdrawn routes length")?);
         // RFC 4271 §6.3: lengths that overrun the message are a Malformed Attribute List.
         let mut r = Reader::new(

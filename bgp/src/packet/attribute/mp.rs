@@ -88,7 +88,7 @@ pub(crate) fn peek_family(value: &[u8]) -> Option<(Afi, Safi)> {
 pub(crate) fn decode_mp_reach(mut r: Reader<'_>) -> Result<MpReach, DecodeError> {
     let afi = Afi::from(r.u16("MP_REACH_NLRI AFI")?);
     let safi = Safi::from(r.u8("MP_REACH_NLRI SAFI")?);
-    let length_at = r.clone();
+    let length_at = r;
     let next_hop_len = r.u8("MP_REACH_NLRI next hop length")?;
     let next_hop = match (afi, next_hop_len) {
         (Afi::Ipv4, 4) => NextHop::Ipv4(r.ipv4("MP_REACH_NLRI next hop")?),
