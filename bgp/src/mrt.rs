@@ -20,8 +20,8 @@ use bytes::Bytes;
 use ipnetwork::IpNetwork;
 
 use crate::packet::attribute::decode::{AttributeSource, decode_attributes};
-use crate::packet::error::{DecodeError, ErrorAction};
-use crate::packet::reader::Reader;
+use crate::packet::error::DecodeError;
+use crate::packet::reader::{OnError, Reader};
 use crate::packet::{CodecContext, Message, NextHop, PathAttributes, nlri};
 
 /// MRT type TABLE_DUMP_V2. RFC 6396 §4.3.
@@ -300,7 +300,7 @@ impl<R: Read> Iterator for MrtReader<R> {
 }
 
 fn body_reader(body: &[u8]) -> Reader<'_> {
-    Reader::new(body, 0, ErrorAction::AttributeDiscard)
+    Reader::new(body, 0, OnError::Discard)
 }
 
 fn read_address(
@@ -331,7 +331,7 @@ fn parse_bgp4mp(header: MrtHeader, body: &[u8]) -> Result<Bgp4mpMessage, DecodeE
         )
     };
     let interface_index = r.u16("BGP4MP interface index")?;
-    let afi_at = r.clone();
+    let afi_at = r;
     let afi = r.u16("BGP4MP address family")?;
     let ipv6 = match afi {
         1 => false,

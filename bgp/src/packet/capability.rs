@@ -16,7 +16,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use super::error::DecodeError;
-use super::reader::Reader;
+use super::reader::{OnError, Reader};
 
 /// Address Family Identifier (IANA).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -161,7 +161,7 @@ impl Capability {
 
     /// Decode one capability value. Sizes that do not fit the code keep it as `Unknown`.
     pub(crate) fn from_value(code: u8, value: &[u8]) -> Self {
-        let reader = Reader::new(value, 0, super::ErrorAction::AttributeDiscard);
+        let reader = Reader::new(value, 0, OnError::Discard);
         Self::parse_value(code, reader).unwrap_or_else(|_| Self::Unknown {
             code,
             value: Bytes::copy_from_slice(value),

@@ -15,6 +15,7 @@ use super::error::{
     DecodeError, EncodeError, ErrorAction, ErrorReason, NotificationCode, header_subcode,
 };
 use super::message::{Message, MessageType, Notification, Open, RouteRefresh};
+use super::reader::OnError;
 use super::update::Update;
 use super::{CodecContext, Decode, Encode, HEADER_LEN, MAX_MESSAGE_LEN};
 
@@ -63,6 +64,21 @@ fn header_error(
         reason,
         ErrorAction::reset(NotificationCode::MessageHeader, subcode, data),
     )
+}
+
+/// The length field of a message with this body, as NOTIFICATION data.
+pub(crate) fn length_field(body_len: usize) -> [u8; 2] {
+    ((body_len + HEADER_LEN).min(usize::from(u16::MAX)) as u16).to_be_bytes()
+}
+
+/// For a body too short for its fixed fields: Bad Message Length with the length field as data
+/// (RFC 4271 §6.1). `frame_len` normally catches these first.
+pub(crate) fn short_body(length_field: &[u8; 2]) -> OnError<'_> {
+    OnError::Reset {
+        code: NotificationCode::MessageHeader,
+        subcode: header_subcode::BAD_MESSAGE_LENGTH,
+        data: length_field,
+    }
 }
 
 /// Read the header at the start of `buf` and return the total length of that message, or

@@ -47,7 +47,7 @@ pub(crate) fn decode_ipv4_prefix(
     reader: &mut Reader<'_>,
     field: &'static str,
 ) -> Result<Ipv4Network, DecodeError> {
-    let start = reader.clone();
+    let start = *reader;
     let len = reader.u8(field)?;
     if len > 32 {
         return Err(start.error(field, ErrorReason::BadPrefixLength(len)));
@@ -63,7 +63,7 @@ pub(crate) fn decode_ipv6_prefix(
     reader: &mut Reader<'_>,
     field: &'static str,
 ) -> Result<Ipv6Network, DecodeError> {
-    let start = reader.clone();
+    let start = *reader;
     let len = reader.u8(field)?;
     if len > 128 {
         return Err(start.error(field, ErrorReason::BadPrefixLength(len)));

@@ -8,25 +8,16 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::error::{
-    DecodeError, ErrorAction, NotificationCode, cease_subcode, header_subcode, open_subcode,
-};
+use super::error::{DecodeError, ErrorAction, NotificationCode, cease_subcode, open_subcode};
+use super::header::{length_field, short_body};
 use super::message::Notification;
 use super::reader::Reader;
 use super::{CodecContext, Decode, Encode, HEADER_LEN};
 
 impl Decode for Notification {
     fn decode(body: &[u8], _ctx: &CodecContext) -> Result<Self, DecodeError> {
-        let message_len = (body.len() + HEADER_LEN).min(usize::from(u16::MAX)) as u16;
-        let mut r = Reader::new(
-            body,
-            HEADER_LEN,
-            ErrorAction::reset(
-                NotificationCode::MessageHeader,
-                header_subcode::BAD_MESSAGE_LENGTH,
-                message_len.to_be_bytes().to_vec(),
-            ),
-        );
+        let length = length_field(body.len());
+        let mut r = Reader::new(body, HEADER_LEN, short_body(&length));
         let code = NotificationCode::from(r.u8("NOTIFICATION error code")?);
         let subcode = r.u8("NOTIFICATION error subcode")?;
         let data = Bytes::copy_from_slice(r.take_rest());

@@ -16,8 +16,9 @@ use bytes::{BufMut, BytesMut};
 
 use super::capability::Capability;
 use super::error::{DecodeError, ErrorAction, ErrorReason, NotificationCode, open_subcode};
+use super::header::{length_field, short_body};
 use super::message::Open;
-use super::reader::Reader;
+use super::reader::{OnError, Reader};
 use super::{CodecContext, Decode, Encode, HEADER_LEN};
 
 /// Optional parameter type of the Capabilities parameter. RFC 5492 §4.
@@ -33,21 +34,13 @@ fn open_error(subcode: u8, data: Vec<u8>) -> ErrorAction {
 
 impl Decode for Open {
     fn decode(body: &[u8], _ctx: &CodecContext) -> Result<Self, DecodeError> {
-        let message_len = (body.len() + HEADER_LEN).min(usize::from(u16::MAX)) as u16;
-        let mut r = Reader::new(
-            body,
-            HEADER_LEN,
-            ErrorAction::reset(
-                NotificationCode::MessageHeader,
-                super::error::header_subcode::BAD_MESSAGE_LENGTH,
-                message_len.to_be_bytes().to_vec(),
-            ),
-        );
+        let length = length_field(body.len());
+        let mut r = Reader::new(body, HEADER_LEN, short_body(&length));
         let version = r.u8("OPEN version")?;
         let my_as = r.u16("OPEN my AS")?;
         let hold_time = r.u16("OPEN hold time")?;
         let bgp_identifier = r.ipv4("OPEN BGP identifier")?;
-        let length_reader = r.clone();
+        let length_reader = r;
         let params_len = r.u8("OPEN optional parameters length")?;
         let capabilities = if params_len == PARAMETER_EXTENDED_LENGTH
             && r.peek_rest().first() == Some(&PARAMETER_EXTENDED_LENGTH)
@@ -84,14 +77,15 @@ fn check_params_len(at: &Reader<'_>, declared: usize, actual: usize) -> Result<(
 
 /// Decode the optional parameters (after the length field) into capabilities.
 fn decode_parameters(r: Reader<'_>, extended: bool) -> Result<Vec<Capability>, DecodeError> {
-    let mut r = Reader::new(
-        r.peek_rest(),
-        r.offset(),
-        open_error(open_subcode::UNSPECIFIC, Vec::new()),
-    );
+    let on_error = OnError::Reset {
+        code: NotificationCode::OpenMessage,
+        subcode: open_subcode::UNSPECIFIC,
+        data: &[],
+    };
+    let mut r = Reader::new(r.peek_rest(), r.offset(), on_error);
     let mut capabilities = Vec::new();
     while !r.is_empty() {
-        let param_at = r.clone();
+        let param_at = r;
         let kind = r.u8("OPEN optional parameter type")?;
         let len = if extended {
             usize::from(r.u16("OPEN optional parameter length")?)
@@ -128,7 +122,7 @@ fn decode_capabilities_in(mut r: Reader<'_>) -> Result<Vec<Capability>, DecodeEr
 /// Decode the optional parameters field of an OPEN (without its length byte) into
 /// capabilities; errors are OPEN Message Errors with offsets counted from the field start.
 pub fn decode_optional_parameters(params: &[u8]) -> Result<Vec<Capability>, DecodeError> {
-    decode_parameters(Reader::new(params, 0, ErrorAction::AttributeDiscard), false)
+    decode_parameters(Reader::new(params, 0, OnError::Discard), false)
 }
 
 /// Capabilities in one optional parameter each would need more than 255 bytes per parameter

@@ -2,32 +2,59 @@
 //!
 //! Every read goes through nom's `complete` parsers, so a short buffer is an error, never a
 //! panic. A failed read becomes a [`DecodeError`] carrying the field name, the absolute offset
-//! and the [`ErrorAction`] the reader was created with.
+//! and the action the reader was created with ([`OnError`], turned into an [`ErrorAction`] only
+//! when an error happens, so readers are cheap to copy).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use nom::bytes::complete::take;
 use nom::number::complete::{be_u8, be_u16, be_u32};
 
-use super::error::{DecodeError, ErrorAction, ErrorReason};
+use super::error::{DecodeError, ErrorAction, ErrorReason, NotificationCode};
 
 type NomResult<'a, T> = nom::IResult<&'a [u8], T, nom::error::Error<&'a [u8]>>;
 
+/// What a failed read asks the session to do; borrowed data keeps it `Copy`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum OnError<'a> {
+    Discard,
+    TreatAsWithdraw,
+    Reset {
+        code: NotificationCode,
+        subcode: u8,
+        data: &'a [u8],
+    },
+}
+
+impl OnError<'_> {
+    pub(crate) fn action(self) -> ErrorAction {
+        match self {
+            Self::Discard => ErrorAction::AttributeDiscard,
+            Self::TreatAsWithdraw => ErrorAction::TreatAsWithdraw,
+            Self::Reset {
+                code,
+                subcode,
+                data,
+            } => ErrorAction::reset(code, subcode, data),
+        }
+    }
+}
+
 /// A cursor over `data`, whose first byte sits at `offset` in the message.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Reader<'a> {
     rest: &'a [u8],
     offset: usize,
-    action: ErrorAction,
+    on_error: OnError<'a>,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader whose short reads fail with `action`.
-    pub(crate) fn new(data: &'a [u8], offset: usize, action: ErrorAction) -> Self {
+    /// A reader whose short reads fail with `on_error`.
+    pub(crate) fn new(data: &'a [u8], offset: usize, on_error: OnError<'a>) -> Self {
         Self {
             rest: data,
             offset,
-            action,
+            on_error,
         }
     }
 
@@ -52,7 +79,7 @@ impl<'a> Reader<'a> {
 
     /// An error at the current offset with this reader's action.
     pub(crate) fn error(&self, field: &'static str, reason: ErrorReason) -> DecodeError {
-        DecodeError::new(field, self.offset, reason, self.action.clone())
+        DecodeError::new(field, self.offset, reason, self.on_error.action())
     }
 
     fn run<T>(
@@ -109,7 +136,7 @@ impl<'a> Reader<'a> {
         Ok(Reader {
             rest: data,
             offset,
-            action: self.action.clone(),
+            on_error: self.on_error,
         })
     }
 

@@ -13,7 +13,7 @@ use super::error::{
     DecodeError, ErrorAction, ErrorReason, NotificationCode, route_refresh_subcode,
 };
 use super::message::{MessageType, RouteRefresh};
-use super::reader::Reader;
+use super::reader::{OnError, Reader};
 use super::{CodecContext, Decode, Encode, HEADER_LEN};
 
 /// Subtype 0: a normal route refresh request. RFC 7313 §3.
@@ -46,7 +46,7 @@ impl Decode for RouteRefresh {
                 ),
             ));
         }
-        let mut r = Reader::new(body, HEADER_LEN, ErrorAction::AttributeDiscard);
+        let mut r = Reader::new(body, HEADER_LEN, OnError::Discard);
         let afi = Afi::from(r.u16("ROUTE-REFRESH AFI")?);
         let subtype = r.u8("ROUTE-REFRESH subtype")?;
         let safi = Safi::from(r.u8("ROUTE-REFRESH SAFI")?);

@@ -19,11 +19,16 @@
 //! not fail the decode; they are listed in [`Update::errors`] and the session acts on
 //! [`Update::treat_as_withdraw`]. Only session-reset errors return `Err`.
 
+use bytes::{BufMut, BytesMut};
 use ipnetwork::{IpNetwork, Ipv4Network};
 
-use super::attribute::{MpReach, MpUnreach, PathAttributes};
+use super::attribute::decode::{AttributeSource, decode_attributes};
+use super::attribute::{MpReach, MpUnreach, PathAttributes, encode, type_code};
 use super::capability::{Afi, Safi};
-use super::error::{DecodeError, ErrorAction};
+use super::error::{DecodeError, ErrorAction, ErrorReason, NotificationCode, update_subcode};
+use super::header::{length_field, short_body};
+use super::reader::{OnError, Reader};
+use super::{CodecContext, Decode, Encode, HEADER_LEN, nlri};
 
 /// UPDATE. RFC 4271 §4.3.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -110,32 +115,18 @@ impl Update {
     }
 }
 
-// ---- wire codec -------------------------------------------------------------------------
-
-use bytes::{BufMut, BytesMut};
-
-use super::attribute::decode::{AttributeSource, decode_attributes};
-use super::attribute::{encode, type_code};
-use super::error::{ErrorReason, NotificationCode, header_subcode, update_subcode};
-use super::reader::Reader;
-use super::{CodecContext, Decode, Encode, HEADER_LEN, nlri};
-
-fn update_reset(subcode: u8) -> ErrorAction {
-    ErrorAction::reset(NotificationCode::UpdateMessage, subcode, Vec::new())
+fn update_reset(subcode: u8) -> OnError<'static> {
+    OnError::Reset {
+        code: NotificationCode::UpdateMessage,
+        subcode,
+        data: &[],
+    }
 }
 
 impl Decode for Update {
     fn decode(body: &[u8], ctx: &CodecContext) -> Result<Self, DecodeError> {
-        let message_len = (body.len() + HEADER_LEN).min(usize::from(u16::MAX)) as u16;
-        let mut r = Reader::new(
-            body,
-            HEADER_LEN,
-            ErrorAction::reset(
-                NotificationCode::MessageHeader,
-                header_subcode::BAD_MESSAGE_LENGTH,
-                message_len.to_be_bytes().to_vec(),
-            ),
-        );
+        let length = length_field(body.len());
+        let mut r = Reader::new(body, HEADER_LEN, short_body(&length));
         let withdrawn_len = usize::from(r.u16("UPDATE withdrawn routes length")?);
         // RFC 4271 §6.3: lengths that overrun the message are a Malformed Attribute List.
         let mut r = Reader::new(

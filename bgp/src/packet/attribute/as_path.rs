@@ -9,6 +9,12 @@
 //!
 //! ASNs are always held as `u32`; the width on the wire follows `CodecContext::four_octet_as`.
 
+use bytes::{BufMut, BytesMut};
+
+use crate::packet::AS_TRANS;
+use crate::packet::error::{DecodeError, ErrorReason};
+use crate::packet::reader::Reader;
+
 /// The kind of an AS_PATH segment. RFC 4271 §4.3, RFC 5065 §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AsSegmentType {
@@ -157,14 +163,6 @@ impl AsPath {
     }
 }
 
-// ---- wire codec -------------------------------------------------------------------------
-
-use bytes::{BufMut, BytesMut};
-
-use crate::packet::AS_TRANS;
-use crate::packet::error::{DecodeError, ErrorReason};
-use crate::packet::reader::Reader;
-
 /// Most ASNs one segment holds on the wire.
 const MAX_SEGMENT_ASNS: usize = 255;
 
@@ -179,7 +177,7 @@ pub(crate) fn decode_as_path(
     let width = if four_octet { 4 } else { 2 };
     let mut segments = Vec::new();
     while !r.is_empty() {
-        let segment_at = r.clone();
+        let segment_at = r;
         let kind = r.u8(field)?;
         let Some(kind) = AsSegmentType::from_value(kind) else {
             return Err(segment_at.error(field, ErrorReason::InvalidValue(u32::from(kind))));
@@ -191,7 +189,7 @@ pub(crate) fn decode_as_path(
         let mut asns_reader = r.sub(usize::from(count) * width, field)?;
         let mut asns = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
-            let asn_at = asns_reader.clone();
+            let asn_at = asns_reader;
             let asn = if four_octet {
                 asns_reader.u32(field)?
             } else {

@@ -26,7 +26,7 @@ use crate::packet::capability::{Afi, Safi};
 use crate::packet::error::{
     DecodeError, ErrorAction, ErrorReason, NotificationCode, update_subcode,
 };
-use crate::packet::reader::Reader;
+use crate::packet::reader::{OnError, Reader};
 use crate::packet::{AS_TRANS, CodecContext};
 
 /// The attributes of one UPDATE, split into the shared set and the per-family MP attributes.
@@ -87,13 +87,13 @@ fn attribute_name(code: u8) -> &'static str {
 }
 
 /// The RFC 7606 action for a malformed value of this attribute type.
-fn value_error_action(code: u8) -> ErrorAction {
+fn value_error_action(code: u8) -> OnError<'static> {
     match code {
         type_code::ATOMIC_AGGREGATE
         | type_code::AGGREGATOR
         | type_code::AS4_PATH
-        | type_code::AS4_AGGREGATOR => ErrorAction::AttributeDiscard,
-        _ => ErrorAction::TreatAsWithdraw,
+        | type_code::AS4_AGGREGATOR => OnError::Discard,
+        _ => OnError::TreatAsWithdraw,
     }
 }
 
@@ -151,7 +151,7 @@ pub(crate) fn decode_attributes(
     let mut seen = [false; 256];
     let mut as4_path: Option<AsPath> = None;
     let mut as4_aggregator: Option<Aggregator> = None;
-    let mut list = Reader::new(data, offset, ErrorAction::TreatAsWithdraw);
+    let mut list = Reader::new(data, offset, OnError::TreatAsWithdraw);
     while !list.is_empty() {
         let attribute = match next_attribute(&mut list) {
             Ok(attribute) => attribute,
@@ -254,11 +254,11 @@ fn decode_unknown(attribute: &Framed<'_>, out: &mut DecodedAttributes) -> Result
 }
 
 /// A reader over the value whose errors carry the attribute's RFC 7606 action.
-fn value_reader<'a>(attribute: &Framed<'a>, action: ErrorAction) -> Reader<'a> {
+fn value_reader<'a>(attribute: &Framed<'a>, on_error: OnError<'a>) -> Reader<'a> {
     Reader::new(
         attribute.value.peek_rest(),
         attribute.value.offset(),
-        action,
+        on_error,
     )
 }
 
@@ -403,12 +403,12 @@ fn decode_known(
 
 /// MP_REACH_NLRI / MP_UNREACH_NLRI: decoded for supported families, kept raw otherwise.
 fn decode_mp(attribute: &Framed<'_>, out: &mut DecodedAttributes) -> Result<(), DecodeError> {
-    let action = ErrorAction::reset(
-        NotificationCode::UpdateMessage,
-        update_subcode::OPTIONAL_ATTRIBUTE_ERROR,
-        attribute.raw,
-    );
-    let r = value_reader(attribute, action);
+    let on_error = OnError::Reset {
+        code: NotificationCode::UpdateMessage,
+        subcode: update_subcode::OPTIONAL_ATTRIBUTE_ERROR,
+        data: attribute.raw,
+    };
+    let r = value_reader(attribute, on_error);
     let Some((afi, safi)) = mp::peek_family(r.peek_rest()) else {
         return Err(r.error(
             attribute_name(attribute.code),
@@ -447,7 +447,7 @@ fn decode_rib_next_hop(
     if !abbreviated {
         return decode_mp(attribute, out);
     }
-    let mut r = value_reader(attribute, ErrorAction::TreatAsWithdraw);
+    let mut r = value_reader(attribute, OnError::TreatAsWithdraw);
     let name = "MP_REACH_NLRI next hop";
     let len = r.u8(name)?;
     let (afi, next_hop) = match len {

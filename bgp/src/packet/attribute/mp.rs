@@ -11,9 +11,13 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
+use bytes::{BufMut, BytesMut};
 use ipnetwork::IpNetwork;
 
 use crate::packet::capability::{Afi, Safi};
+use crate::packet::error::{DecodeError, ErrorReason};
+use crate::packet::nlri;
+use crate::packet::reader::Reader;
 
 /// The next hop of an MP_REACH_NLRI attribute.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -65,14 +69,6 @@ pub struct MpUnreach {
     pub withdrawn: Vec<IpNetwork>,
 }
 
-// ---- wire codec -------------------------------------------------------------------------
-
-use bytes::{BufMut, BytesMut};
-
-use crate::packet::error::{DecodeError, ErrorReason};
-use crate::packet::nlri;
-use crate::packet::reader::Reader;
-
 /// True for the families whose MP attributes tern decodes: IPv4/IPv6 unicast and multicast.
 pub(crate) fn is_supported(afi: Afi, safi: Safi) -> bool {
     matches!(afi, Afi::Ipv4 | Afi::Ipv6) && matches!(safi, Safi::Unicast | Safi::Multicast)
@@ -92,7 +88,7 @@ pub(crate) fn peek_family(value: &[u8]) -> Option<(Afi, Safi)> {
 pub(crate) fn decode_mp_reach(mut r: Reader<'_>) -> Result<MpReach, DecodeError> {
     let afi = Afi::from(r.u16("MP_REACH_NLRI AFI")?);
     let safi = Safi::from(r.u8("MP_REACH_NLRI SAFI")?);
-    let length_at = r.clone();
+    let length_at = r;
     let next_hop_len = r.u8("MP_REACH_NLRI next hop length")?;
     let next_hop = match (afi, next_hop_len) {
         (Afi::Ipv4, 4) => NextHop::Ipv4(r.ipv4("MP_REACH_NLRI next hop")?),
