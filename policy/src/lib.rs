@@ -1,4 +1,37 @@
 //! NetworkPolicy semantics → normalized IR → nftables ruleset; atomic apply and incremental
 //! update.
 //!
-//! Not built yet: see issue 6.
+//! The pipeline, each stage a pure function except the last:
+//! 1. [`compile`]: a [`PolicyInput`] snapshot (Pods, Namespaces, NetworkPolicies, the node's
+//!    name and addresses) → [`PolicyIr`], with every NetworkPolicy v1 rule resolved to address
+//!    sets, port matches and per-pod verdict-map entries;
+//! 2. [`render_full`]: IR → one `nft -f` script that replaces `table inet tern` atomically;
+//! 3. [`render_update`]: previous IR × new IR → a script of element and chain changes only;
+//! 4. [`PolicyProgrammer`]: runs those scripts through `nft -f -`, falling back to a full
+//!    replace when an incremental update is refused.
+//!
+//! [`explain`] evaluates the IR for one packet exactly as the rendered table would, which is
+//! how the semantics are unit-tested without root.
+
+pub mod address;
+mod compile;
+mod diagnostics;
+mod diff;
+pub mod explain;
+pub mod ir;
+mod model;
+pub mod names;
+mod peers;
+pub mod ports;
+mod programmer;
+mod render;
+pub mod selector;
+
+pub use compile::{Compiled, compile};
+pub use diagnostics::{Diagnostic, PeerError};
+pub use diff::render_update;
+pub use explain::{Hook, Packet, Verdict, explain};
+pub use ir::{Direction, PodId, PolicyId, PolicyIr};
+pub use model::{NAMESPACE_NAME_LABEL, PolicyInput};
+pub use programmer::{ApplyError, ApplyKind, NftCommand, NftRunner, PolicyProgrammer};
+pub use render::{TABLE_NAME, render_full};

@@ -1,0 +1,163 @@
+//! The compiler's input snapshot and the cluster view built from it.
+//!
+//! Which pods count (Kubernetes NetworkPolicy v1 and tern's rules):
+//! - a pod takes part (as a selected pod or a peer) when it has addresses in `status.podIPs`
+//!   (or `status.podIP`), is not `hostNetwork`, and is not finished (phase Succeeded/Failed);
+//! - a pod is *local* when `spec.nodeName` equals the node's name; only local pods get chains;
+//! - a namespace's labels always include `kubernetes.io/metadata.name=<name>` (the API server
+//!   sets it), also for namespaces that only pods mention.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use k8s_openapi::api::core::v1::{Container, Namespace, Pod};
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+
+use crate::diagnostics::Diagnostic;
+use crate::ir::PodId;
+use crate::ports::{ContainerPort, Protocol};
+use crate::selector::Labels;
+
+/// The label the API server puts on every namespace.
+pub const NAMESPACE_NAME_LABEL: &str = "kubernetes.io/metadata.name";
+
+/// Everything the compiler needs: the objects from the datastore and the node's identity.
+#[derive(Clone, Debug, Default)]
+pub struct PolicyInput {
+    /// This node's name (`spec.nodeName` of its pods).
+    pub node_name: String,
+    /// Every address the host may use as a source towards its pods (node IPs, tunnel address,
+    /// the ptp CNI's host-side gateway address). Their traffic to local pods is always allowed.
+    pub node_addresses: Vec<IpAddr>,
+    /// All pods of the cluster (peers may live on any node).
+    pub pods: Vec<Pod>,
+    /// All namespaces.
+    pub namespaces: Vec<Namespace>,
+    /// All NetworkPolicies.
+    pub policies: Vec<NetworkPolicy>,
+}
+
+/// A pod that takes part in policy.
+#[derive(Clone, Debug)]
+pub(crate) struct PodView {
+    pub id: PodId,
+    pub labels: Labels,
+    pub addresses: Vec<IpAddr>,
+    pub local: bool,
+    pub ports: Vec<ContainerPort>,
+}
+
+/// Pods and namespaces, indexed for selector evaluation.
+#[derive(Debug, Default)]
+pub(crate) struct ClusterView {
+    /// Namespace name → labels.
+    pub namespaces: BTreeMap<String, Labels>,
+    /// Participating pods.
+    pub pods: Vec<PodView>,
+    /// Namespace name → indexes into `pods`.
+    pub pods_by_namespace: BTreeMap<String, Vec<usize>>,
+}
+
+fn container_ports(containers: &[Container]) -> impl Iterator<Item = ContainerPort> + '_ {
+    containers
+        .iter()
+        .flat_map(|container| container.ports.iter().flatten())
+        .filter_map(|port| {
+            let name = port.name.clone()?;
+            let protocol = Protocol::from_kubernetes(port.protocol.as_deref())?;
+            let number = u16::try_from(port.container_port)
+                .ok()
+                .filter(|p| *p != 0)?;
+            Some(ContainerPort {
+                name,
+                protocol,
+                port: number,
+            })
+        })
+}
+
+fn pod_view(pod: &Pod, node_name: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<PodView> {
+    let spec = pod.spec.as_ref()?;
+    let status = pod.status.as_ref()?;
+    if spec.host_network == Some(true) {
+        return None;
+    }
+    if matches!(status.phase.as_deref(), Some("Succeeded" | "Failed")) {
+        return None;
+    }
+    let id = PodId {
+        namespace: pod
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into()),
+        name: pod.metadata.name.clone().unwrap_or_default(),
+    };
+    let mut texts: Vec<&str> = status
+        .pod_ips
+        .iter()
+        .flatten()
+        .map(|ip| ip.ip.as_str())
+        .collect();
+    if texts.is_empty() {
+        texts.extend(status.pod_ip.as_deref());
+    }
+    let mut addresses = Vec::new();
+    for text in texts {
+        match text.parse::<IpAddr>() {
+            Ok(address) if !addresses.contains(&address) => addresses.push(address),
+            Ok(_) => {}
+            Err(_) => diagnostics.push(Diagnostic::InvalidPodAddress {
+                pod: id.clone(),
+                value: text.to_string(),
+            }),
+        }
+    }
+    if addresses.is_empty() {
+        return None;
+    }
+    let mut ports: Vec<ContainerPort> = container_ports(&spec.containers)
+        .chain(container_ports(
+            spec.init_containers.as_deref().unwrap_or_default(),
+        ))
+        .collect();
+    ports.sort();
+    ports.dedup();
+    Some(PodView {
+        id,
+        labels: pod.metadata.labels.clone().unwrap_or_default(),
+        addresses,
+        local: spec.node_name.as_deref() == Some(node_name),
+        ports,
+    })
+}
+
+impl ClusterView {
+    /// Index the input's pods and namespaces.
+    pub fn build(input: &PolicyInput, diagnostics: &mut Vec<Diagnostic>) -> ClusterView {
+        let mut view = ClusterView::default();
+        for namespace in &input.namespaces {
+            let Some(name) = namespace.metadata.name.clone() else {
+                continue;
+            };
+            let mut labels = namespace.metadata.labels.clone().unwrap_or_default();
+            labels.insert(NAMESPACE_NAME_LABEL.into(), name.clone());
+            view.namespaces.insert(name, labels);
+        }
+        for pod in &input.pods {
+            let Some(pod) = pod_view(pod, &input.node_name, diagnostics) else {
+                continue;
+            };
+            let namespace = pod.id.namespace.clone();
+            view.namespaces.entry(namespace.clone()).or_insert_with(|| {
+                Labels::from([(NAMESPACE_NAME_LABEL.to_string(), namespace.clone())])
+            });
+            view.pods_by_namespace
+                .entry(namespace)
+                .or_default()
+                .push(view.pods.len());
+            view.pods.push(pod);
+        }
+        view
+    }
+}
