@@ -104,8 +104,7 @@ impl World {
     }
 
     pub fn compile(&self) -> Compiled {
-        let compiled = compile(&self.input);
-        compiled
+        compile(&self.input)
     }
 
     pub fn pod_mut(&mut self, id: &str) -> &mut Pod {
