@@ -14,16 +14,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort};
 
-use crate::address::{AddressRange, merge};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{
-    Direction, Family, LocalPod, NamedSet, PeerMatch, PolicyId, PolicyIr, RuleGroup, RuleLine,
-    RuleMatch, RuleOrigin, SetElement, SetKind, set_name,
+    Direction, LocalPod, PeerMatch, PolicyId, PolicyIr, RuleGroup, RuleLine, RuleMatch, RuleOrigin,
 };
 use crate::model::{ClusterView, PodView, PolicyInput};
 use crate::names;
-use crate::peers;
-use crate::ports::{PortMatch, PortRange, PortSpec, Protocol, port_spec, resolve_named};
+use crate::ports::{PortMatch, PortRange, PortSpec, resolve_named};
+use crate::rules::{RuleCompiler, RuleSpec};
 use crate::selector::Selector;
 
 /// The compiler's output: the IR and the problems found on the way.
@@ -33,16 +31,6 @@ pub struct Compiled {
     pub ir: PolicyIr,
     /// Problems in the input; each affected piece matches nothing.
     pub diagnostics: Vec<Diagnostic>,
-}
-
-/// A rule with its peers resolved; ports still to be resolved per pod.
-struct RuleSpec {
-    origin: RuleOrigin,
-    peers: PeerMatch,
-    /// `None`: every protocol and port.
-    ports: Option<Vec<PortSpec>>,
-    /// Egress rules with named ports: the tuple set base name.
-    named_set: Option<String>,
 }
 
 /// One rule's peers (`from`/`to`) and ports, as written.
@@ -72,9 +60,10 @@ pub fn compile(input: &PolicyInput) -> Compiled {
     policies.sort_by_key(|policy| policy_id(policy));
     policies.dedup_by_key(|policy| policy_id(policy));
 
+    let mut rules = RuleCompiler::new(&view);
     let mut specs = Vec::new();
     for policy in policies {
-        if let Some(spec) = policy_spec(&view, policy, &mut ir, &mut diagnostics) {
+        if let Some(spec) = policy_spec(&view, &mut rules, policy, &mut ir, &mut diagnostics) {
             specs.push(spec);
         }
     }
@@ -129,6 +118,7 @@ fn policy_types(
 
 fn policy_spec(
     view: &ClusterView,
+    compiler: &mut RuleCompiler,
     policy: &NetworkPolicy,
     ir: &mut PolicyIr,
     diagnostics: &mut Vec<Diagnostic>,
@@ -169,7 +159,7 @@ fn policy_spec(
                     index,
                 };
                 let (peers, ports) = (peers.unwrap_or_default(), ports.unwrap_or_default());
-                rule_spec(view, origin, peers, ports, ir, diagnostics)
+                compiler.rule(origin, &peers, &ports, ir, diagnostics)
             })
             .collect::<Vec<_>>()
     };
@@ -197,129 +187,17 @@ fn policy_spec(
     })
 }
 
-fn address_sets(ir: &mut PolicyIr, base: &str, comment: &str, ranges: Vec<AddressRange>) {
-    for family in Family::BOTH {
-        ir.sets.insert(
-            set_name(base, family),
-            NamedSet {
-                kind: SetKind::Addresses(family),
-                comment: comment.to_string(),
-                elements: BTreeSet::new(),
-            },
-        );
-    }
-    for range in merge(ranges) {
-        if let Some(set) = ir.sets.get_mut(&set_name(base, range.family())) {
-            set.elements.insert(SetElement::Range(range));
-        }
-    }
-}
-
-fn rule_spec(
-    view: &ClusterView,
-    origin: RuleOrigin,
-    peer_list: Vec<NetworkPolicyPeer>,
-    port_list: Vec<NetworkPolicyPort>,
-    ir: &mut PolicyIr,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> RuleSpec {
-    let resolved =
-        (!peer_list.is_empty()).then(|| peers::resolve(view, &origin, &peer_list, diagnostics));
-    let peers = match &resolved {
-        None => PeerMatch::Any,
-        Some(resolved) => {
-            let base = names::peer_set_base(&origin);
-            address_sets(
-                ir,
-                &base,
-                &format!("peers of {origin}"),
-                resolved.ranges(view),
-            );
-            PeerMatch::Set(base)
-        }
-    };
-    let ports: Option<Vec<PortSpec>> = (!port_list.is_empty()).then(|| {
-        port_list
-            .iter()
-            .enumerate()
-            .map(|(position, port)| {
-                let spec = port_spec(port);
-                if let PortSpec::Invalid(error) = &spec {
-                    diagnostics.push(Diagnostic::InvalidPort {
-                        origin: origin.clone(),
-                        port: position,
-                        error: error.clone(),
-                    });
-                }
-                spec
-            })
-            .collect()
-    });
-    let named: Vec<(Protocol, &str)> = ports
-        .iter()
-        .flatten()
-        .filter_map(|spec| match spec {
-            PortSpec::Named(protocol, name) => Some((*protocol, name.as_str())),
-            _ => None,
-        })
-        .collect();
-    let mut named_set = None;
-    if origin.direction == Direction::Egress && !named.is_empty() {
-        let base = names::named_port_set_base(&origin);
-        let destinations: BTreeSet<usize> = match &resolved {
-            None => (0..view.pods.len()).collect(),
-            Some(resolved) => resolved.pods_by_address(view),
-        };
-        let mut elements =
-            BTreeMap::from([(Family::V4, BTreeSet::new()), (Family::V6, BTreeSet::new())]);
-        for index in destinations {
-            let Some(pod) = view.pods.get(index) else {
-                continue;
-            };
-            // A selected pod counts with all its addresses; a pod found through an ipBlock only
-            // with the addresses the block covers.
-            let selected = resolved
-                .as_ref()
-                .is_none_or(|resolved| resolved.pods.contains(&index));
-            let addresses = pod.addresses.iter().filter(|address| {
-                selected
-                    || resolved.as_ref().is_some_and(|resolved| {
-                        resolved.blocks.iter().any(|block| block.contains(address))
-                    })
-            });
-            for address in addresses {
-                for (protocol, name) in &named {
-                    for port in resolve_named(&pod.ports, *protocol, name) {
-                        elements
-                            .entry(Family::of(address))
-                            .or_default()
-                            .insert(SetElement::Tuple(*address, *protocol, port));
-                    }
-                }
-            }
-        }
-        for (family, elements) in elements {
-            ir.sets.insert(
-                set_name(&base, family),
-                NamedSet {
-                    kind: SetKind::AddressPortTuples(family),
-                    comment: format!("named ports of peers of {origin}"),
-                    elements,
-                },
-            );
-        }
-        named_set = Some(base);
-    }
-    RuleSpec {
-        origin,
-        peers,
-        ports,
-        named_set,
-    }
-}
-
 /// The lines one rule contributes for the local pod `pod`.
 fn lines_for(rule: &RuleSpec, pod: &PodView, lines: &mut Vec<RuleLine>) {
+    if matches!(
+        rule.peers,
+        PeerMatch::Sets {
+            pods: None,
+            blocks: None
+        }
+    ) {
+        return; // every peer invalid: matches nothing
+    }
     let line = |matcher| RuleLine {
         origin: rule.origin.clone(),
         matcher,

@@ -120,11 +120,9 @@ fn line_matches(ir: &PolicyIr, matcher: &RuleMatch, peer: IpAddr, packet: &Packe
         RuleMatch::PeersAndPorts { peers, ports } => {
             let peer_ok = match peers {
                 PeerMatch::Any => true,
-                PeerMatch::Set(base) => in_set(
-                    ir,
-                    &set_name(base, family),
-                    |element| matches!(element, SetElement::Range(range) if range.contains(&peer)),
-                ),
+                PeerMatch::Sets { .. } => peers.set_bases().any(|base| {
+                    in_set(ir, &set_name(base, family), |element| element.covers(&peer))
+                }),
             };
             peer_ok && ports.matches(packet.transport(), packet.port)
         }

@@ -131,8 +131,25 @@ impl fmt::Display for RuleOrigin {
 pub enum PeerMatch {
     /// `from`/`to` missing or empty: every address.
     Any,
-    /// The addresses in the named set pair (`<base>/v4`, `<base>/v6`; see [`set_name`]).
-    Set(String),
+    /// Addresses in any of these set pairs (`<base>/v4`, `<base>/v6`; see [`set_name`]). Both
+    /// `None` (every peer invalid) matches nothing and yields no line.
+    Sets {
+        /// Addresses of pods the rule's selector peers pick (a hash set: pod churn is cheap).
+        pods: Option<String>,
+        /// `ipBlock` ranges, except holes carved (an interval set, changed only by policy edits).
+        blocks: Option<String>,
+    },
+}
+
+impl PeerMatch {
+    /// The set pair bases this match refers to.
+    pub fn set_bases(&self) -> impl Iterator<Item = &str> {
+        let (pods, blocks) = match self {
+            PeerMatch::Any => (None, None),
+            PeerMatch::Sets { pods, blocks } => (pods.as_deref(), blocks.as_deref()),
+        };
+        pods.into_iter().chain(blocks)
+    }
 }
 
 /// One allow line in a group chain.
@@ -176,9 +193,12 @@ pub struct RuleGroup {
 /// What a named set holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SetKind {
-    /// `type ipv4_addr|ipv6_addr; flags interval`: addresses and ranges.
+    /// `type ipv4_addr|ipv6_addr`: single addresses (hash set).
     Addresses(Family),
-    /// `type ipvX_addr . inet_proto . inet_service`: exact tuples.
+    /// `type ipv4_addr|ipv6_addr; flags interval`: address ranges. nft fetches every interval
+    /// set's elements before any element update, so these stay small (ipBlocks only).
+    Ranges(Family),
+    /// `type ipvX_addr . inet_proto . inet_service`: exact tuples (hash set).
     AddressPortTuples(Family),
 }
 
@@ -186,7 +206,9 @@ impl SetKind {
     /// The family of the set's addresses.
     pub fn family(self) -> Family {
         match self {
-            SetKind::Addresses(family) | SetKind::AddressPortTuples(family) => family,
+            SetKind::Addresses(family)
+            | SetKind::Ranges(family)
+            | SetKind::AddressPortTuples(family) => family,
         }
     }
 }
@@ -194,10 +216,23 @@ impl SetKind {
 /// One element of a named set.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum SetElement {
-    /// An inclusive address range (a single address when both ends are equal).
+    /// One address.
+    Address(IpAddr),
+    /// An inclusive address range.
     Range(AddressRange),
     /// `address . protocol . port`.
     Tuple(IpAddr, Protocol, u16),
+}
+
+impl SetElement {
+    /// Whether the element covers `address` (tuples never do).
+    pub fn covers(&self, address: &IpAddr) -> bool {
+        match self {
+            SetElement::Address(own) => own == address,
+            SetElement::Range(range) => range.contains(address),
+            SetElement::Tuple(..) => false,
+        }
+    }
 }
 
 /// A named set and its elements.
@@ -207,7 +242,7 @@ pub struct NamedSet {
     pub kind: SetKind,
     /// Human-readable origin (becomes the set's `comment`).
     pub comment: String,
-    /// Elements; ranges never overlap.
+    /// Elements; in a [`SetKind::Ranges`] set they never overlap.
     pub elements: BTreeSet<SetElement>,
 }
 

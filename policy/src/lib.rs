@@ -25,6 +25,7 @@ mod peers;
 pub mod ports;
 mod programmer;
 mod render;
+mod rules;
 pub mod selector;
 
 pub use compile::{Compiled, compile};

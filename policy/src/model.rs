@@ -144,10 +144,15 @@ impl ClusterView {
             labels.insert(NAMESPACE_NAME_LABEL.into(), name.clone());
             view.namespaces.insert(name, labels);
         }
-        for pod in &input.pods {
-            let Some(pod) = pod_view(pod, &input.node_name, diagnostics) else {
-                continue;
-            };
+        let mut pods: Vec<PodView> = input
+            .pods
+            .iter()
+            .filter_map(|pod| pod_view(pod, &input.node_name, diagnostics))
+            .collect();
+        // Sorted, so that which of two pods sharing an address wins does not depend on the
+        // order objects arrived in.
+        pods.sort_by(|a, b| a.id.cmp(&b.id));
+        for pod in pods {
             let namespace = pod.id.namespace.clone();
             view.namespaces.entry(namespace.clone()).or_insert_with(|| {
                 Labels::from([(NAMESPACE_NAME_LABEL.to_string(), namespace.clone())])

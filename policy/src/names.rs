@@ -4,8 +4,10 @@
 //!
 //! - group chain: `ing/<namespace>/<policy>[/<policy>…]/<hash>` (or `egr/…`); the hash covers the
 //!   chain's content, so a chain never changes in place: changed content is a new chain.
-//! - peer address sets: `ing/<namespace>/<policy>/r<rule>/v4` and `…/v6`;
-//! - egress named-port tuple sets: `egr/<namespace>/<policy>/r<rule>/named/v4` and `…/v6`.
+//! - peer sets: `ing/<namespace>/<policy>/r<rule>/pods/v4` (pod addresses),
+//!   `…/blocks/v4` (ipBlock ranges), `egr/…/named/v4` (egress named ports: address . proto .
+//!   port), each with a `/v6` twin. Rules with identical peers share one set, named after the
+//!   first rule (in policy order) that uses it.
 //!
 //! nft identifiers may hold letters, digits and `/ - _ .`; Kubernetes names hold only lowercase
 //! letters, digits, `-` and `.`, so `/` separates unambiguously. Names stay under the kernel's
@@ -76,21 +78,12 @@ pub fn chain_name(group: &RuleGroup) -> String {
     fit(format!("{name}/{hash:012x}"))
 }
 
-/// Base name (without `/v4`/`/v6`) of a rule's peer address sets.
-pub fn peer_set_base(origin: &RuleOrigin) -> String {
+/// Base name (without `/v4`/`/v6`) of a set a rule uses: `<dir>/<ns>/<policy>/r<n>/<what>`,
+/// `what` being `pods`, `blocks` or `named`. Rules with identical peers share the set named
+/// after the first of them.
+pub fn rule_set_base(origin: &RuleOrigin, what: &str) -> String {
     fit(format!(
-        "{}/{}/{}/r{}",
-        origin.direction.prefix(),
-        origin.policy.namespace,
-        origin.policy.name,
-        origin.index
-    ))
-}
-
-/// Base name of an egress rule's named-port tuple sets.
-pub fn named_port_set_base(origin: &RuleOrigin) -> String {
-    fit(format!(
-        "{}/{}/{}/r{}/named",
+        "{}/{}/{}/r{}/{what}",
         origin.direction.prefix(),
         origin.policy.namespace,
         origin.policy.name,
@@ -123,8 +116,8 @@ mod tests {
         };
         let long_a = format!("{}a", "x".repeat(250));
         let long_b = format!("{}b", "x".repeat(250));
-        let a = peer_set_base(&origin(&long_a));
-        let b = peer_set_base(&origin(&long_b));
+        let a = rule_set_base(&origin(&long_a), "pods");
+        let b = rule_set_base(&origin(&long_b), "pods");
         assert!(a.len() <= MAX_NAME && b.len() <= MAX_NAME);
         assert_ne!(a, b);
         let group = RuleGroup {

@@ -1,4 +1,4 @@
-//! Resolving a rule's peer list (`from` / `to`) to addresses and pods.
+//! Resolving a rule's peer list (`from` / `to`) to pods and address ranges.
 //!
 //! NetworkPolicy v1 peer semantics:
 //! - peers are ORed; within one peer, `namespaceSelector` AND `podSelector`;
@@ -20,52 +20,20 @@ use crate::ir::RuleOrigin;
 use crate::model::ClusterView;
 use crate::selector::Selector;
 
-/// What a peer list resolves to.
-#[derive(Debug, Default)]
-pub(crate) struct ResolvedPeers {
-    /// Address ranges from `ipBlock`s (except holes already carved).
-    pub blocks: Vec<AddressRange>,
-    /// Indexes into [`ClusterView::pods`] of pods selected by selectors.
-    pub pods: BTreeSet<usize>,
+/// The kind of a peer entry.
+pub(crate) enum PeerKind {
+    /// Picks pods by selectors.
+    Selector,
+    /// An `ipBlock`.
+    Block,
+    /// Matches nothing.
+    Invalid(PeerError),
 }
 
-impl ResolvedPeers {
-    /// Every address the peers match: selected pods' addresses and block ranges.
-    pub fn ranges(&self, view: &ClusterView) -> Vec<AddressRange> {
-        let pod_addresses = self
-            .pods
-            .iter()
-            .filter_map(|index| view.pods.get(*index))
-            .flat_map(|pod| pod.addresses.iter().copied().map(AddressRange::single));
-        self.blocks.iter().copied().chain(pod_addresses).collect()
-    }
-
-    /// Pods that are peers by address: selected pods and pods whose address lies in a block.
-    /// Used to resolve egress named ports, which live on the peer pod.
-    pub fn pods_by_address(&self, view: &ClusterView) -> BTreeSet<usize> {
-        let mut pods = self.pods.clone();
-        if !self.blocks.is_empty() {
-            for (index, pod) in view.pods.iter().enumerate() {
-                let inside = pod
-                    .addresses
-                    .iter()
-                    .any(|address| self.blocks.iter().any(|block| block.contains(address)));
-                if inside {
-                    pods.insert(index);
-                }
-            }
-        }
-        pods
-    }
-}
-
-fn block_ranges(peer: &NetworkPolicyPeer) -> Result<Option<Vec<AddressRange>>, PeerError> {
+fn block_ranges(peer: &NetworkPolicyPeer) -> Result<Vec<AddressRange>, PeerError> {
     let Some(block) = &peer.ip_block else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
-    if peer.pod_selector.is_some() || peer.namespace_selector.is_some() {
-        return Err(PeerError::IpBlockWithSelector);
-    }
     let cidr = AddressRange::parse_cidr(&block.cidr)?;
     let excepts = block
         .except
@@ -73,65 +41,47 @@ fn block_ranges(peer: &NetworkPolicyPeer) -> Result<Option<Vec<AddressRange>>, P
         .flatten()
         .map(|text| AddressRange::parse_cidr(text))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(carve(cidr, &excepts)))
+    Ok(carve(cidr, &excepts))
 }
 
-fn selected_pods(
-    view: &ClusterView,
-    policy_namespace: &str,
-    peer: &NetworkPolicyPeer,
-    into: &mut BTreeSet<usize>,
-) -> Result<(), PeerError> {
-    let pod_selector = match &peer.pod_selector {
+fn selectors(peer: &NetworkPolicyPeer) -> Result<(Selector, Option<Selector>), PeerError> {
+    let pods = match &peer.pod_selector {
         Some(selector) => Selector::compile(selector)?,
         None => Selector::everything(),
     };
-    let namespaces: Vec<&str> = match &peer.namespace_selector {
-        None => vec![policy_namespace],
-        Some(selector) => {
-            let selector = Selector::compile(selector)?;
-            view.namespaces
-                .iter()
-                .filter(|(_, labels)| selector.matches(labels))
-                .map(|(name, _)| name.as_str())
-                .collect()
-        }
-    };
-    for namespace in namespaces {
-        for index in view.pods_by_namespace.get(namespace).into_iter().flatten() {
-            if view
-                .pods
-                .get(*index)
-                .is_some_and(|pod| pod_selector.matches(&pod.labels))
-            {
-                into.insert(*index);
-            }
-        }
-    }
-    Ok(())
+    let namespaces = peer
+        .namespace_selector
+        .as_ref()
+        .map(Selector::compile)
+        .transpose()?;
+    Ok((pods, namespaces))
 }
 
-/// Resolve a non-empty peer list. Invalid peers are reported and match nothing.
-pub(crate) fn resolve(
-    view: &ClusterView,
+/// Classify and validate one peer.
+pub(crate) fn kind(peer: &NetworkPolicyPeer) -> PeerKind {
+    let has_selector = peer.pod_selector.is_some() || peer.namespace_selector.is_some();
+    match (&peer.ip_block, has_selector) {
+        (None, false) => PeerKind::Invalid(PeerError::Empty),
+        (Some(_), true) => PeerKind::Invalid(PeerError::IpBlockWithSelector),
+        (Some(_), false) => match block_ranges(peer) {
+            Ok(_) => PeerKind::Block,
+            Err(error) => PeerKind::Invalid(error),
+        },
+        (None, true) => match selectors(peer) {
+            Ok(_) => PeerKind::Selector,
+            Err(error) => PeerKind::Invalid(error),
+        },
+    }
+}
+
+/// Report every invalid peer of a rule.
+pub(crate) fn validate(
     origin: &RuleOrigin,
     peers: &[NetworkPolicyPeer],
     diagnostics: &mut Vec<Diagnostic>,
-) -> ResolvedPeers {
-    let mut resolved = ResolvedPeers::default();
+) {
     for (position, peer) in peers.iter().enumerate() {
-        let outcome = match block_ranges(peer) {
-            Ok(Some(ranges)) => {
-                resolved.blocks.extend(ranges);
-                Ok(())
-            }
-            Ok(None) if peer.pod_selector.is_none() && peer.namespace_selector.is_none() => {
-                Err(PeerError::Empty)
-            }
-            Ok(None) => selected_pods(view, &origin.policy.namespace, peer, &mut resolved.pods),
-            Err(error) => Err(error),
-        };
-        if let Err(error) = outcome {
+        if let PeerKind::Invalid(error) = kind(peer) {
             diagnostics.push(Diagnostic::InvalidPeer {
                 origin: origin.clone(),
                 peer: position,
@@ -139,5 +89,48 @@ pub(crate) fn resolve(
             });
         }
     }
-    resolved
+}
+
+/// Indexes into [`ClusterView::pods`] of the pods valid selector peers pick.
+pub(crate) fn selected_pods(
+    view: &ClusterView,
+    policy_namespace: &str,
+    peers: &[&NetworkPolicyPeer],
+) -> BTreeSet<usize> {
+    let mut picked = BTreeSet::new();
+    for peer in peers {
+        let Ok((pod_selector, namespace_selector)) = selectors(peer) else {
+            continue;
+        };
+        let namespaces: Vec<&str> = match &namespace_selector {
+            None => vec![policy_namespace],
+            Some(selector) => view
+                .namespaces
+                .iter()
+                .filter(|(_, labels)| selector.matches(labels))
+                .map(|(name, _)| name.as_str())
+                .collect(),
+        };
+        for namespace in namespaces {
+            for index in view.pods_by_namespace.get(namespace).into_iter().flatten() {
+                if view
+                    .pods
+                    .get(*index)
+                    .is_some_and(|pod| pod_selector.matches(&pod.labels))
+                {
+                    picked.insert(*index);
+                }
+            }
+        }
+    }
+    picked
+}
+
+/// The address ranges valid `ipBlock` peers match.
+pub(crate) fn block_ranges_of(peers: &[&NetworkPolicyPeer]) -> Vec<AddressRange> {
+    peers
+        .iter()
+        .filter_map(|peer| block_ranges(peer).ok())
+        .flatten()
+        .collect()
 }

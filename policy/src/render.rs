@@ -3,11 +3,12 @@
 //! ```text
 //! table inet tern {
 //!     set node/v4 …                      this node's addresses
-//!     set ing/shop/web/r0/v4 …           peers of one rule (interval set: pods + ipBlocks)
+//!     set ing/shop/web/r0/pods/v4 …      pod addresses a rule's selectors pick (hash set)
+//!     set ing/shop/web/r0/blocks/v4 …    a rule's ipBlocks, excepts carved (interval set)
 //!     set egr/shop/api/r1/named/v4 …     egress named ports: peer address . proto . port
 //!     chain ing/shop/deny/web/1a2b…  {   one chain per rule group, lines commented with
 //!         ct state invalid drop          "<ns>/<policy> <direction> rule <n>"
-//!         ip saddr @ing/shop/web/r0/v4 meta l4proto . th dport { tcp . 8080 } accept
+//!         ip saddr @ing/shop/web/r0/pods/v4 meta l4proto . th dport { tcp . 8080 } accept
 //!         …
 //!         drop                           isolated: nothing above allowed it
 //!     }
@@ -81,7 +82,10 @@ fn comment(text: &str) -> String {
 /// `type …; flags …; comment …;` of a named set.
 pub(crate) fn set_header(set: &NamedSet) -> String {
     match set.kind {
-        SetKind::Addresses(family) => format!(
+        SetKind::Addresses(family) => {
+            format!("type {}; {};", address_type(family), comment(&set.comment))
+        }
+        SetKind::Ranges(family) => format!(
             "type {}; flags interval; {};",
             address_type(family),
             comment(&set.comment)
@@ -97,6 +101,7 @@ pub(crate) fn set_header(set: &NamedSet) -> String {
 /// One set element in nft syntax.
 pub(crate) fn element(element: &SetElement) -> String {
     match element {
+        SetElement::Address(address) => address.to_string(),
         SetElement::Range(range) => range.to_string(),
         SetElement::Tuple(address, protocol, port) => format!("{address} . {protocol} . {port}"),
     }
@@ -161,15 +166,16 @@ pub(crate) fn line_rules(direction: Direction, line: &RuleLine) -> Vec<String> {
             }
         }
         RuleMatch::PeersAndPorts {
-            peers: PeerMatch::Set(base),
+            peers: peers @ PeerMatch::Sets { .. },
             ports,
-        } => Family::BOTH
-            .iter()
-            .map(|family| {
+        } => peers
+            .set_bases()
+            .flat_map(|base| Family::BOTH.iter().map(move |family| (base, *family)))
+            .map(|(base, family)| {
                 format!(
                     "{} {address_field} @{}{} {verdict} {note}",
-                    address_keyword(*family),
-                    set_name(base, *family),
+                    address_keyword(family),
+                    set_name(base, family),
                     ports_match(ports)
                 )
             })

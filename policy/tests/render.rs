@@ -41,27 +41,61 @@ fn full_script_replaces_the_table_atomically() {
 #[test]
 fn rules_name_their_policy_and_use_sets_and_concatenations() {
     let script = render_full(&demo().compile().ir);
-    assert!(script.contains(
-        "ip saddr @ing/x/web-from-y/r0/v4 meta l4proto . th dport { tcp . 80, tcp . 9000-9010, udp . 81 } accept comment \"x/web-from-y ingress rule 0\""
-    ), "{script}");
+    let ports = "meta l4proto . th dport { tcp . 80, tcp . 9000-9010, udp . 81 }";
+    for set in ["pods/v4", "blocks/v4"] {
+        let rule = format!(
+            "ip saddr @ing/x/web-from-y/r0/{set} {ports} accept comment \"x/web-from-y ingress rule 0\""
+        );
+        assert!(script.contains(&rule), "{rule} in {script}");
+    }
     let y = [address_of("y/a"), address_of("y/b"), address_of("y/c")];
-    assert!(
-        script.contains(&format!(
-            "elements = {{ 192.0.2.0/25, {}, {}, {} }}",
-            y[0], y[1], y[2]
-        )),
-        "{script}"
+    let pods = format!(
+        "set ing/x/web-from-y/r0/pods/v4 {{ type ipv4_addr; comment \"pods of x/web-from-y ingress rule 0\"; elements = {{ {}, {}, {} }} }}",
+        y[0], y[1], y[2]
     );
-    assert!(script.contains(&format!(
-        "{} : jump ing/x/deny/web-from-y/",
-        address_of("x/a")
-    )));
+    assert!(script.contains(&pods), "{script}");
+    assert!(script.contains(
+        "set ing/x/web-from-y/r0/blocks/v4 { type ipv4_addr; flags interval; comment \"ipBlocks of x/web-from-y ingress rule 0\"; elements = { 192.0.2.0/25 } }"
+    ));
+    let jump = format!("{} : jump ing/x/deny/web-from-y/", address_of("x/a"));
+    assert!(script.contains(&jump));
     assert!(
         script.contains("chain ing/x/deny/"),
         "x/b and x/c: deny only"
     );
     assert!(script.contains("ip saddr vmap @egress/v4"));
     assert!(script.contains("ip daddr vmap @ingress/v4"));
+}
+
+#[test]
+fn rules_with_identical_peers_share_sets() {
+    let compiled = World::xyz()
+        .with("metadata: {name: one, namespace: x}\nspec: {podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{namespaceSelector: {matchLabels: {ns: y}}}]}]}")
+        .with("metadata: {name: two, namespace: x}\nspec: {podSelector: {matchLabels: {pod: b}}, ingress: [{from: [{namespaceSelector: {matchLabels: {ns: y}}}], ports: [{port: 81}]}]}")
+        .with("metadata: {name: three, namespace: x}\nspec: {podSelector: {matchLabels: {pod: c}}, ingress: [{from: [{podSelector: {matchLabels: {pod: a}}}]}]}")
+        .with("metadata: {name: four, namespace: y}\nspec: {podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{podSelector: {matchLabels: {pod: a}}}]}]}")
+        .compile();
+    let names: Vec<&str> = compiled.ir.sets.keys().map(String::as_str).collect();
+    // x/two shares x/one's set; y/four's podSelector-only peer means namespace y, so it cannot
+    // share x/three's.
+    assert_eq!(
+        names,
+        [
+            "ing/x/one/r0/pods/v4",
+            "ing/x/one/r0/pods/v6",
+            "ing/x/three/r0/pods/v4",
+            "ing/x/three/r0/pods/v6",
+            "ing/y/four/r0/pods/v4",
+            "ing/y/four/r0/pods/v6",
+        ]
+    );
+    assert!(tcp(&compiled, "y/b", "x/b", 81));
+    assert!(!tcp(&compiled, "y/b", "x/b", 80));
+    assert!(tcp(&compiled, "y/a", "x/a", 80));
+    assert!(
+        !tcp(&compiled, "x/a", "y/a", 80),
+        "y/four allows y's pod a only"
+    );
 }
 
 #[test]
@@ -90,8 +124,23 @@ fn egress_allow_returns_so_ingress_is_still_judged() {
 
 #[test]
 fn compilation_is_deterministic() {
-    let first = render_full(&demo().compile().ir);
+    // Two pods claiming one address (a terminating pod and its successor): one wins, always the
+    // same one.
+    let duplicate = || {
+        pod(
+            "x",
+            "a2",
+            NODE,
+            &[&address_of("x/a").to_string()],
+            json!({}),
+            &[],
+        )
+    };
+    let mut world = demo();
+    world.input.pods.push(duplicate());
+    let first = render_full(&world.compile().ir);
     let mut shuffled = demo();
+    shuffled.input.pods.insert(0, duplicate());
     shuffled.input.pods.reverse();
     shuffled.input.policies.reverse();
     shuffled.input.namespaces.reverse();
@@ -135,7 +184,7 @@ fn pod_churn_updates_elements_only() {
     }
     assert!(update.contains("add element inet tern ingress/v4 { 198.19.1.40 : jump ing/x/deny/"));
     assert!(update.contains("add element inet tern egress/v4 { 198.19.1.40 : jump egr/x/deny/"));
-    assert!(update.contains("add element inet tern ing/x/web-from-y/r0/v4 { 198.19.2.40 }"));
+    assert!(update.contains("add element inet tern ing/x/web-from-y/r0/pods/v4 { 198.19.2.40 }"));
     assert_eq!(update.lines().count(), 3, "{update}");
     // And back.
     let back = render_update(&after, &before).unwrap();
@@ -155,7 +204,7 @@ fn policy_change_adds_and_removes_chains() {
         .ir;
     let update = render_update(&before, &after).unwrap();
     assert!(
-        update.contains("add set inet tern ing/x/z-in/r0/v4"),
+        update.contains("add set inet tern ing/x/z-in/r0/pods/v4"),
         "{update}"
     );
     assert!(
@@ -178,7 +227,7 @@ fn policy_change_adds_and_removes_chains() {
         .find("delete chain inet tern ing/x/deny/z-in/")
         .expect(&back);
     let delete_set = back
-        .find("delete set inet tern ing/x/z-in/r0/v4")
+        .find("delete set inet tern ing/x/z-in/r0/pods/v4")
         .expect(&back);
     let map_update = back.find("add element inet tern ingress/v4").expect(&back);
     assert!(
