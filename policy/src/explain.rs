@@ -108,91 +108,155 @@ impl Verdict {
     }
 }
 
-fn in_set(ir: &PolicyIr, name: &str, wanted: impl Fn(&SetElement) -> bool) -> bool {
-    ir.sets
-        .get(name)
-        .is_some_and(|set| set.elements.iter().any(wanted))
+/// Whether a set of the IR holds an element covering `address` (or equal to a tuple).
+fn set_covers(ir: &PolicyIr, name: &str, address: IpAddr) -> bool {
+    ir.sets.get(name).is_some_and(|set| {
+        set.elements.contains(&SetElement::Address(address))
+            || set.elements.iter().any(|element| element.covers(&address))
+    })
 }
 
-fn line_matches(ir: &PolicyIr, matcher: &RuleMatch, peer: IpAddr, packet: &Packet) -> bool {
+fn set_holds(ir: &PolicyIr, name: &str, element: &SetElement) -> bool {
+    ir.sets
+        .get(name)
+        .is_some_and(|set| set.elements.contains(element))
+}
+
+/// The rendered rules of one line, in order, each as "does it match".
+fn line_rule_matches(
+    ir: &PolicyIr,
+    matcher: &RuleMatch,
+    peer: IpAddr,
+    packet: &Packet,
+) -> Vec<bool> {
     let family = Family::of(&peer);
     match matcher {
-        RuleMatch::PeersAndPorts { peers, ports } => {
-            let peer_ok = match peers {
-                PeerMatch::Any => true,
-                PeerMatch::Sets { .. } => peers.set_bases().any(|base| {
-                    in_set(ir, &set_name(base, family), |element| element.covers(&peer))
-                }),
-            };
-            peer_ok && ports.matches(packet.transport(), packet.port)
+        RuleMatch::PeersAndPorts {
+            peers: PeerMatch::Any,
+            ports,
+        } => {
+            vec![ports.matches(packet.transport(), packet.port)]
         }
-        RuleMatch::PeerPortTuples(base) => match (packet.transport(), packet.port) {
-            (Some(protocol), Some(port)) => in_set(ir, &set_name(base, family), |element| {
-                *element == SetElement::Tuple(peer, protocol, port)
-            }),
-            _ => false,
-        },
+        RuleMatch::PeersAndPorts { peers, ports } => {
+            let ports_ok = ports.matches(packet.transport(), packet.port);
+            peers
+                .set_bases()
+                .flat_map(|base| Family::BOTH.iter().map(move |f| (base, *f)))
+                .map(|(base, set_family)| {
+                    set_family == family
+                        && ports_ok
+                        && set_covers(ir, &set_name(base, family), peer)
+                })
+                .collect()
+        }
+        RuleMatch::PeerPortTuples(base) => Family::BOTH
+            .iter()
+            .map(|set_family| match (packet.transport(), packet.port) {
+                (Some(protocol), Some(port)) if *set_family == family => set_holds(
+                    ir,
+                    &set_name(base, family),
+                    &SetElement::Tuple(peer, protocol, port),
+                ),
+                _ => false,
+            })
+            .collect(),
     }
 }
 
-/// Run one group chain: the allowing rule, or `None` (dropped).
-fn run_chain(ir: &PolicyIr, group: &RuleGroup, packet: &Packet) -> Option<RuleOrigin> {
+/// Run one group chain: the allowing rule (or `None`: dropped), counting rules evaluated.
+fn run_chain(
+    ir: &PolicyIr,
+    group: &RuleGroup,
+    packet: &Packet,
+    rules: &mut usize,
+) -> Option<RuleOrigin> {
     let peer = match group.direction {
         Direction::Ingress => packet.source,
         Direction::Egress => packet.destination,
     };
-    group
-        .lines
-        .iter()
-        .find(|line| line_matches(ir, &line.matcher, peer, packet))
-        .map(|line| line.origin.clone())
+    *rules += 1; // ct state invalid drop
+    for line in &group.lines {
+        let matches = line_rule_matches(ir, &line.matcher, peer, packet);
+        match matches.iter().position(|matched| *matched) {
+            Some(position) => {
+                *rules += position + 1;
+                return Some(line.origin.clone());
+            }
+            None => *rules += matches.len(),
+        }
+    }
+    *rules += 1; // drop
+    None
 }
 
-fn judge(
-    ir: &PolicyIr,
-    direction: Direction,
-    packet: &Packet,
-    allowed_by: &mut Vec<RuleOrigin>,
-) -> Result<(), Verdict> {
-    let key = match direction {
-        Direction::Ingress => packet.destination,
-        Direction::Egress => packet.source,
-    };
-    let Some(chain) = ir.map(direction).get(&key) else {
-        return Ok(());
-    };
-    let Some(group) = ir.chains.get(chain) else {
-        return Ok(());
-    };
-    match run_chain(ir, group, packet) {
-        Some(origin) => {
-            allowed_by.push(origin);
-            Ok(())
-        }
-        None => Err(Verdict::Drop {
-            chain: chain.clone(),
-        }),
-    }
+/// The verdict and the number of rules the packet meets on its way (base chain and group
+/// chains), the per-packet path length that must not grow with the number of policies.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    /// What happens to the packet.
+    pub verdict: Verdict,
+    /// Rules evaluated, counting vmap lookups as one rule each.
+    pub rules_evaluated: usize,
 }
 
 /// The verdict of the table for the first packet of a connection at `hook`.
 pub fn explain(ir: &PolicyIr, hook: Hook, packet: &Packet) -> Verdict {
+    evaluate(ir, hook, packet).verdict
+}
+
+/// Like [`explain`], with the path length.
+pub fn evaluate(ir: &PolicyIr, hook: Hook, packet: &Packet) -> Evaluation {
+    let mut rules = 2; // ct state established,related; icmpv6 nd
+    let accept = |allowed_by, rules_evaluated| Evaluation {
+        verdict: Verdict::Accept { allowed_by },
+        rules_evaluated,
+    };
     if packet.is_neighbor_discovery() {
-        return Verdict::Accept {
-            allowed_by: Vec::new(),
-        };
+        return accept(Vec::new(), rules);
     }
-    let mut allowed_by = Vec::new();
+    let family = Family::of(&packet.source);
+    if hook == Hook::Output {
+        rules += if family == Family::V4 { 1 } else { 2 };
+        if ir.node_addresses.contains(&packet.source) {
+            return accept(Vec::new(), rules);
+        }
+        rules += if family == Family::V4 { 1 } else { 0 };
+    }
     let steps: &[Direction] = match hook {
         Hook::Forward => &[Direction::Egress, Direction::Ingress],
         Hook::Input => &[Direction::Egress],
-        Hook::Output if ir.node_addresses.contains(&packet.source) => &[],
         Hook::Output => &[Direction::Ingress],
     };
+    let mut allowed_by = Vec::new();
     for direction in steps {
-        if let Err(verdict) = judge(ir, *direction, packet, &mut allowed_by) {
-            return verdict;
+        let key = match direction {
+            Direction::Ingress => packet.destination,
+            Direction::Egress => packet.source,
+        };
+        // The v4 vmap rule, then the v6 one; the family's own rule does the lookup.
+        rules += if family == Family::V4 { 1 } else { 2 };
+        let group = ir
+            .map(*direction)
+            .get(&key)
+            .and_then(|chain| Some((chain, ir.chains.get(chain)?)));
+        if let Some((chain, group)) = group {
+            match run_chain(ir, group, packet, &mut rules) {
+                Some(origin) if *direction == Direction::Ingress => {
+                    allowed_by.push(origin);
+                    return accept(allowed_by, rules);
+                }
+                Some(origin) => allowed_by.push(origin),
+                None => {
+                    return Evaluation {
+                        verdict: Verdict::Drop {
+                            chain: chain.clone(),
+                        },
+                        rules_evaluated: rules,
+                    };
+                }
+            }
         }
+        rules += if family == Family::V4 { 1 } else { 0 };
     }
-    Verdict::Accept { allowed_by }
+    accept(allowed_by, rules)
 }

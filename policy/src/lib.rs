@@ -31,7 +31,7 @@ pub mod selector;
 pub use compile::{Compiled, compile};
 pub use diagnostics::{Diagnostic, PeerError};
 pub use diff::render_update;
-pub use explain::{Hook, Packet, Verdict, explain};
+pub use explain::{Evaluation, Hook, Packet, Verdict, evaluate, explain};
 pub use ir::{Direction, PodId, PolicyId, PolicyIr};
 pub use model::{NAMESPACE_NAME_LABEL, PolicyInput};
 pub use programmer::{ApplyError, ApplyKind, NftCommand, NftRunner, PolicyProgrammer};
