@@ -18,6 +18,7 @@ use netns::Netns;
 use policy::{ApplyKind, NftCommand, PolicyProgrammer};
 
 const GATEWAY: &str = "198.19.1.1";
+const GATEWAY6: &str = "2001:db8:1::1";
 const CLIENT: &str = "192.0.2.10";
 const CLIENT_GATEWAY: &str = "192.0.2.1";
 const PROBE: Duration = Duration::from_millis(800);
@@ -58,20 +59,34 @@ fn udp_server(socket: UdpSocket, stop: Arc<AtomicBool>) -> JoinHandle<()> {
     })
 }
 
+/// A namespace whose IPv6 addresses are usable at once (no duplicate address detection), so
+/// no probe has to wait for link-local addresses to leave the tentative state.
+fn host() -> Netns {
+    let netns = Netns::new();
+    netns.run(&[
+        "sysctl",
+        "-qw",
+        "net.ipv6.conf.all.accept_dad=0",
+        "net.ipv6.conf.default.accept_dad=0",
+    ]);
+    netns
+}
+
 impl Lab {
     /// Node, the local pods x/a, x/b, y/a of the standard world, and an outside client.
     fn new() -> Lab {
-        let node = Netns::new();
+        let node = host();
         node.run(&["sysctl", "-qw", "net.ipv4.ip_forward=1"]);
+        node.run(&["sysctl", "-qw", "net.ipv6.conf.all.forwarding=1"]);
         let mut lab = Lab {
-            client: Netns::new(),
+            client: host(),
             node,
             pods: Vec::new(),
             stop: Arc::new(AtomicBool::new(false)),
             servers: Vec::new(),
         };
         for (index, id) in ["x/a", "x/b", "y/a"].into_iter().enumerate() {
-            let pod = Netns::new();
+            let pod = host();
             let host_side = format!("p{index}");
             let address = address_of(id).to_string();
             let n = &lab.node.name;
@@ -109,10 +124,39 @@ impl Lab {
             pod.run(&[
                 "ip", "route", "add", "default", "via", GATEWAY, "dev", "eth0",
             ]);
+            // IPv6 the same way: a /128 per pod, the gateway on every host-side veth.
+            let address6 = address6_of(id).to_string();
+            let gateway6 = format!("{GATEWAY6}/128");
+            lab.node.run(&[
+                "ip", "-6", "addr", "add", &gateway6, "dev", &host_side, "nodad",
+            ]);
+            lab.node.run(&[
+                "ip",
+                "-6",
+                "route",
+                "add",
+                &format!("{address6}/128"),
+                "dev",
+                &host_side,
+            ]);
+            pod.run(&[
+                "ip",
+                "-6",
+                "addr",
+                "add",
+                &format!("{address6}/128"),
+                "dev",
+                "eth0",
+                "nodad",
+            ]);
+            pod.run(&["ip", "-6", "route", "add", &gateway6, "dev", "eth0"]);
+            pod.run(&[
+                "ip", "-6", "route", "add", "default", "via", GATEWAY6, "dev", "eth0",
+            ]);
             for port in [80u16, 81] {
-                let listener = pod.enter(move || TcpListener::bind(("0.0.0.0", port)).unwrap());
+                let listener = pod.enter(move || TcpListener::bind(("::", port)).unwrap());
                 lab.servers.push(tcp_server(listener, lab.stop.clone()));
-                let socket = pod.enter(move || UdpSocket::bind(("0.0.0.0", port)).unwrap());
+                let socket = pod.enter(move || UdpSocket::bind(("::", port)).unwrap());
                 lab.servers.push(udp_server(socket, lab.stop.clone()));
             }
             lab.pods.push((id.to_string(), pod));
@@ -151,6 +195,9 @@ impl Lab {
     }
 
     fn address(who: &str) -> IpAddr {
+        if let Some(id) = who.strip_suffix("/v6") {
+            return address6_of(id);
+        }
         match who {
             "node" => ip(GATEWAY),
             "client" => ip(CLIENT),
@@ -162,7 +209,10 @@ impl Lab {
         match who {
             "node" => &self.node,
             "client" => &self.client,
-            id => &self.pods.iter().find(|(pod, _)| pod == id).unwrap().1,
+            id => {
+                let id = id.strip_suffix("/v6").unwrap_or(id);
+                &self.pods.iter().find(|(pod, _)| pod == id).unwrap().1
+            }
         }
     }
 
@@ -184,7 +234,7 @@ impl Lab {
     fn udp(&self, from: &str, to: &str, port: u16) -> bool {
         let target = SocketAddr::new(Lab::address(to), port);
         self.netns(from).enter(move || {
-            let socket = UdpSocket::bind(("0.0.0.0", 0)).unwrap();
+            let socket = UdpSocket::bind(("::", 0)).unwrap();
             socket.set_read_timeout(Some(PROBE)).unwrap();
             socket.send_to(b"hi", target).unwrap();
             let mut buffer = [0u8; 8];
@@ -202,9 +252,26 @@ impl Drop for Lab {
     }
 }
 
+/// `2001:db8:1::<last octet>` for the local pods.
+fn address6_of(id: &str) -> IpAddr {
+    let IpAddr::V4(v4) = address_of(id) else {
+        unreachable!()
+    };
+    ip(&format!("2001:db8:1::{}", v4.octets()[3]))
+}
+
 fn world() -> World {
     let mut world = World::xyz();
-    world.input.node_addresses = vec![ip(GATEWAY), ip(CLIENT_GATEWAY)];
+    world.input.node_addresses = vec![ip(GATEWAY), ip(CLIENT_GATEWAY), ip(GATEWAY6)];
+    for id in ["x/a", "x/b", "y/a"] {
+        let addresses = [address_of(id).to_string(), address6_of(id).to_string()];
+        let pod_ips = addresses
+            .iter()
+            .map(|a| serde_json::json!({"ip": a}))
+            .collect();
+        world.pod_mut(id).status.as_mut().unwrap().pod_ips =
+            Some(serde_json::from_value(serde_json::Value::Array(pod_ips)).unwrap());
+    }
     world
 }
 
@@ -274,7 +341,33 @@ spec:
         .insert("role".into(), "client".into());
     assert!(matches!(
         programmer.reconcile(world.compile().ir).unwrap(),
-        ApplyKind::Incremental { commands: 1 }
+        ApplyKind::Incremental { commands: 2 }
     ));
     assert!(lab.tcp("y/a", "x/b", 80), "label change took effect");
+}
+
+#[test]
+fn ipv6_works_under_isolation_thanks_to_neighbour_discovery() {
+    let lab = Lab::new();
+    // No IPv6 traffic before the table is in place: the node must resolve x/b through ND while
+    // x/b is isolated both ways.
+    let world = world().with(
+        "metadata: {name: b-from-a, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: b}}
+  policyTypes: [Ingress, Egress]
+  ingress: [{from: [{podSelector: {matchLabels: {pod: a}}}], ports: [{port: 80}]}]",
+    );
+    let mut programmer = PolicyProgrammer::new(NftCommand::in_netns(&lab.node.name));
+    programmer.reconcile(world.compile().ir).unwrap();
+    assert!(
+        lab.tcp("x/a/v6", "x/b/v6", 80),
+        "allowed over IPv6, reply passes"
+    );
+    assert!(!lab.tcp("y/a/v6", "x/b/v6", 80), "other namespace");
+    assert!(!lab.udp("x/b/v6", "x/a/v6", 81), "x/b egress isolated");
+    assert!(
+        lab.tcp("node", "x/b/v6", 81),
+        "the node reaches its pods over IPv6"
+    );
 }
