@@ -10,7 +10,7 @@
 //! 4. [`PolicyProgrammer`]: runs those scripts through `nft -f -`, falling back to a full
 //!    replace when an incremental update is refused.
 //!
-//! [`explain`] evaluates the IR for one packet exactly as the rendered table would, which is
+//! [`explain()`] / [`evaluate()`] run the IR for one packet exactly as the rendered table would:
 //! how the semantics are unit-tested without root.
 
 pub mod address;
@@ -24,7 +24,7 @@ pub mod names;
 mod peers;
 pub mod ports;
 mod programmer;
-mod render;
+pub mod render;
 mod rules;
 pub mod selector;
 

@@ -109,3 +109,13 @@ fn finished_and_unaddressed_pods_take_no_part() {
     assert!(!tcp(&compiled, "198.19.2.99", "x/a", 80));
     assert!(!compiled.ir.pods.keys().any(|id| id.name == "pending"));
 }
+
+#[test]
+fn pod_ip_alone_is_used_when_pod_ips_is_missing() {
+    let mut world =
+        World::xyz().with("metadata: {name: deny, namespace: x}\nspec: {podSelector: {}}");
+    world.pod_mut("x/a").status.as_mut().unwrap().pod_ips = None;
+    let compiled = world.compile();
+    assert!(compiled.ir.ingress_map.contains_key(&address_of("x/a")));
+    assert!(!tcp(&compiled, "y/b", "x/a", 80));
+}

@@ -211,3 +211,22 @@ fn only_this_nodes_pods_get_chains() {
         "no sets for z"
     );
 }
+
+#[test]
+fn rules_of_a_type_the_policy_lacks_are_ignored() {
+    // Egress only: the ingress section neither isolates nor allows.
+    let compiled = World::xyz()
+        .with(
+            "metadata: {name: p, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  policyTypes: [Egress]
+  ingress: [{from: [{podSelector: {matchLabels: {pod: b}}}]}]
+  egress: [{to: [{podSelector: {matchLabels: {pod: b}}}]}]",
+        )
+        .compile();
+    assert!(tcp(&compiled, "z/c", "x/a", 80), "not isolated for ingress");
+    assert!(!compiled.ir.ingress_map.contains_key(&address_of("x/a")));
+    assert!(tcp(&compiled, "x/a", "x/b", 80));
+    assert!(!tcp(&compiled, "x/a", "x/c", 80));
+}
