@@ -56,14 +56,18 @@ pub fn compile(input: &PolicyInput) -> Compiled {
         node_addresses: input.node_addresses.iter().copied().collect(),
         ..PolicyIr::default()
     };
-    let mut policies: Vec<&NetworkPolicy> = input.policies.iter().collect();
-    policies.sort_by_key(|policy| policy_id(policy));
-    policies.dedup_by_key(|policy| policy_id(policy));
+    let mut policies: Vec<(PolicyId, &NetworkPolicy)> = input
+        .policies
+        .iter()
+        .map(|policy| (policy_id(policy), policy))
+        .collect();
+    policies.sort_by(|a, b| a.0.cmp(&b.0));
+    policies.dedup_by(|a, b| a.0 == b.0);
 
     let mut rules = RuleCompiler::new(&view);
     let mut specs = Vec::new();
-    for policy in policies {
-        if let Some(spec) = policy_spec(&view, &mut rules, policy, &mut ir, &mut diagnostics) {
+    for (id, policy) in policies {
+        if let Some(spec) = policy_spec(&view, &mut rules, id, policy, &mut ir, &mut diagnostics) {
             specs.push(spec);
         }
     }
@@ -119,11 +123,11 @@ fn policy_types(
 fn policy_spec(
     view: &ClusterView,
     compiler: &mut RuleCompiler,
+    id: PolicyId,
     policy: &NetworkPolicy,
     ir: &mut PolicyIr,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<PolicySpec> {
-    let id = policy_id(policy);
     let spec = policy.spec.clone().unwrap_or_default();
     let selector = match spec.pod_selector.as_ref().map(Selector::compile) {
         None => Selector::everything(),
