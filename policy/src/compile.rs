@@ -16,7 +16,8 @@ use k8s_openapi::api::networking::v1::{NetworkPolicy, NetworkPolicyPeer, Network
 
 use crate::diagnostics::Diagnostic;
 use crate::ir::{
-    Direction, LocalPod, PeerMatch, PolicyId, PolicyIr, RuleGroup, RuleLine, RuleMatch, RuleOrigin,
+    Direction, LocalPod, MapEntry, PeerMatch, PolicyId, PolicyIr, RuleGroup, RuleLine, RuleMatch,
+    RuleOrigin,
 };
 use crate::model::{ClusterView, PodView, PolicyInput};
 use crate::names;
@@ -293,7 +294,10 @@ fn build_groups(view: &ClusterView, specs: &[PolicySpec], ir: &mut PolicyIr) {
                 Direction::Egress => &mut ir.egress_map,
             };
             for address in &pod.addresses {
-                map.entry(*address).or_insert_with(|| name.clone());
+                map.entry(*address).or_insert_with(|| MapEntry {
+                    chain: name.clone(),
+                    pod: pod.id.clone(),
+                });
             }
             match direction {
                 Direction::Ingress => local.ingress_chain = Some(name),

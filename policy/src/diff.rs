@@ -11,9 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::ir::{Direction, Family, NamedSet, PolicyIr};
+use crate::ir::{Direction, Family, MapEntry, NamedSet, PolicyIr};
 use crate::render::{
-    chain_comment, chain_rules, element, element_list, map_name, node_set_name, set_header,
+    chain_comment, chain_rules, element, element_list, map_element, map_name, node_set_name,
+    set_header,
 };
 
 fn elements_command(out: &mut String, verb: &str, set: &str, elements: Vec<String>) {
@@ -49,23 +50,23 @@ fn node_elements(ir: &PolicyIr, family: Family) -> BTreeSet<IpAddr> {
 fn map_entries(
     out: &mut String,
     direction: Direction,
-    old: &BTreeMap<IpAddr, String>,
-    new: &BTreeMap<IpAddr, String>,
+    old: &BTreeMap<IpAddr, MapEntry>,
+    new: &BTreeMap<IpAddr, MapEntry>,
 ) {
     for family in Family::BOTH {
         let in_family = |address: &&IpAddr| Family::of(address) == family;
         let removed: Vec<String> = old
             .iter()
-            .filter(|(address, chain)| new.get(*address) != Some(*chain))
+            .filter(|(address, entry)| new.get(*address) != Some(*entry))
             .map(|(address, _)| address)
             .filter(in_family)
             .map(ToString::to_string)
             .collect();
         let added: Vec<String> = new
             .iter()
-            .filter(|(address, chain)| old.get(*address) != Some(*chain))
+            .filter(|(address, entry)| old.get(*address) != Some(*entry))
             .filter(|(address, _)| in_family(address))
-            .map(|(address, chain)| format!("{address} : jump {chain}"))
+            .map(|(address, entry)| map_element(address, entry))
             .collect();
         let map = map_name(direction, family);
         elements_command(out, "delete", &map, removed);

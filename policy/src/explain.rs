@@ -238,7 +238,7 @@ pub fn evaluate(ir: &PolicyIr, hook: Hook, packet: &Packet) -> Evaluation {
         let group = ir
             .map(*direction)
             .get(&key)
-            .and_then(|chain| Some((chain, ir.chains.get(chain)?)));
+            .and_then(|entry| Some((&entry.chain, ir.chains.get(&entry.chain)?)));
         if let Some((chain, group)) = group {
             match run_chain(ir, group, packet, &mut rules) {
                 Some(origin) if *direction == Direction::Ingress => {

@@ -259,6 +259,15 @@ pub struct LocalPod {
     pub egress_chain: Option<String>,
 }
 
+/// One verdict-map entry: a local pod address and the group chain it jumps to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MapEntry {
+    /// The group chain.
+    pub chain: String,
+    /// The pod owning the address (the element's comment).
+    pub pod: PodId,
+}
+
 /// The whole compiled policy for one node.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PolicyIr {
@@ -271,14 +280,14 @@ pub struct PolicyIr {
     /// Named sets by set name.
     pub sets: BTreeMap<String, NamedSet>,
     /// `ingress/v4|v6` verdict maps: local pod address → group chain.
-    pub ingress_map: BTreeMap<IpAddr, String>,
+    pub ingress_map: BTreeMap<IpAddr, MapEntry>,
     /// `egress/v4|v6` verdict maps: local pod address → group chain.
-    pub egress_map: BTreeMap<IpAddr, String>,
+    pub egress_map: BTreeMap<IpAddr, MapEntry>,
 }
 
 impl PolicyIr {
     /// The verdict map of a direction.
-    pub fn map(&self, direction: Direction) -> &BTreeMap<IpAddr, String> {
+    pub fn map(&self, direction: Direction) -> &BTreeMap<IpAddr, MapEntry> {
         match direction {
             Direction::Ingress => &self.ingress_map,
             Direction::Egress => &self.egress_map,

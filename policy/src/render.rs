@@ -37,10 +37,11 @@
 //! replaces the table in one transaction whether or not it existed.
 
 use std::fmt::Write;
+use std::net::IpAddr;
 
 use crate::ir::{
-    Direction, Family, NamedSet, PeerMatch, PolicyIr, RuleGroup, RuleLine, RuleMatch, SetElement,
-    SetKind, set_name,
+    Direction, Family, MapEntry, NamedSet, PeerMatch, PolicyIr, RuleGroup, RuleLine, RuleMatch,
+    SetElement, SetKind, set_name,
 };
 use crate::ports::PortMatch;
 
@@ -143,6 +144,15 @@ fn ports_match(ports: &PortMatch) -> String {
             format!(" meta l4proto . th dport {{ {} }}", items.join(", "))
         }
     }
+}
+
+/// A verdict-map element: `address comment "ns/pod" : jump chain`.
+pub(crate) fn map_element(address: &IpAddr, entry: &MapEntry) -> String {
+    format!(
+        "{address} {} : jump {}",
+        comment(&entry.pod.to_string()),
+        entry.chain
+    )
 }
 
 /// The nft rules (one per family where addresses are involved) of one line.
@@ -289,7 +299,7 @@ pub(crate) fn table_block(ir: &PolicyIr) -> String {
                 .map(direction)
                 .iter()
                 .filter(|(address, _)| Family::of(address) == family)
-                .map(|(address, chain)| format!("{address} : jump {chain}"));
+                .map(|(address, entry)| map_element(address, entry));
             named_set_block(
                 &mut out,
                 "map",

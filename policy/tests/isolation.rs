@@ -150,7 +150,7 @@ spec: {podSelector: {matchLabels: {pod: a}}, ingress: [{from: [{podSelector: {ma
     assert!(tcp(&compiled, "x/c", "x/a", 80));
     assert!(!tcp(&compiled, "y/a", "x/a", 80));
     assert!(!tcp(&compiled, "x/a", "x/b", 80), "x/b only has deny-all");
-    let chain = &compiled.ir.ingress_map[&address_of("x/a")];
+    let chain = &compiled.ir.ingress_map[&address_of("x/a")].chain;
     let group = &compiled.ir.chains[chain];
     let names: Vec<String> = group.policies.iter().map(ToString::to_string).collect();
     assert_eq!(names, ["x/allow-b", "x/allow-c", "x/deny-all"]);
@@ -193,7 +193,12 @@ fn pods_with_identical_rules_share_one_chain() {
     let compiled = World::xyz()
         .with("metadata: {name: deny, namespace: x}\nspec: {podSelector: {}}")
         .compile();
-    let chains: std::collections::BTreeSet<&String> = compiled.ir.ingress_map.values().collect();
+    let chains: std::collections::BTreeSet<&String> = compiled
+        .ir
+        .ingress_map
+        .values()
+        .map(|entry| &entry.chain)
+        .collect();
     assert_eq!(compiled.ir.ingress_map.len(), 3, "x/a, x/b, x/c");
     assert_eq!(chains.len(), 1);
 }

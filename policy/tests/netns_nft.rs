@@ -118,7 +118,7 @@ fn full_ruleset_is_accepted_and_listed_back() {
     }
     assert!(listing.contains("comment \"x/web ingress rule 0\""));
     assert!(
-        listing.contains("2001:db8:1::a : jump ing/x/deny/web/"),
+        listing.contains("2001:db8:1::a comment \"x/a\" : jump ing/x/deny/web/"),
         "{listing}"
     );
     assert!(

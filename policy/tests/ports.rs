@@ -96,7 +96,12 @@ fn ingress_named_port_resolves_on_each_destination_pod() {
             "x/c serves no http: nothing matches"
         );
     }
-    let chains: std::collections::BTreeSet<_> = compiled.ir.ingress_map.values().collect();
+    let chains: std::collections::BTreeSet<_> = compiled
+        .ir
+        .ingress_map
+        .values()
+        .map(|entry| &entry.chain)
+        .collect();
     assert_eq!(chains.len(), 3, "different resolutions, different chains");
 }
 

@@ -57,7 +57,10 @@ fn rules_name_their_policy_and_use_sets_and_concatenations() {
     assert!(script.contains(
         "set ing/x/web-from-y/r0/blocks/v4 { type ipv4_addr; flags interval; comment \"ipBlocks of x/web-from-y ingress rule 0\"; elements = { 192.0.2.0/25 } }"
     ));
-    let jump = format!("{} : jump ing/x/deny/web-from-y/", address_of("x/a"));
+    let jump = format!(
+        "{} comment \"x/a\" : jump ing/x/deny/web-from-y/",
+        address_of("x/a")
+    );
     assert!(script.contains(&jump));
     assert!(
         script.contains("chain ing/x/deny/"),
@@ -182,8 +185,12 @@ fn pod_churn_updates_elements_only() {
             "{line}"
         );
     }
-    assert!(update.contains("add element inet tern ingress/v4 { 198.19.1.40 : jump ing/x/deny/"));
-    assert!(update.contains("add element inet tern egress/v4 { 198.19.1.40 : jump egr/x/deny/"));
+    assert!(update.contains(
+        "add element inet tern ingress/v4 { 198.19.1.40 comment \"x/d\" : jump ing/x/deny/"
+    ));
+    assert!(update.contains(
+        "add element inet tern egress/v4 { 198.19.1.40 comment \"x/d\" : jump egr/x/deny/"
+    ));
     assert!(update.contains("add element inet tern ing/x/web-from-y/r0/pods/v4 { 198.19.2.40 }"));
     assert_eq!(update.lines().count(), 3, "{update}");
     // And back.
@@ -309,5 +316,5 @@ fn programmer_falls_back_to_full_when_an_update_is_refused() {
     );
     let scripts = programmer.runner().scripts.borrow();
     assert_eq!(scripts.len(), 3, "full, refused update, full");
-    assert!(scripts[2].contains("198.19.1.40 : jump"));
+    assert!(scripts[2].contains("198.19.1.40 comment \"x/d\" : jump"));
 }
