@@ -30,7 +30,8 @@ use crate::selector::Selector;
 pub struct Compiled {
     /// The compiled policy.
     pub ir: PolicyIr,
-    /// Problems in the input; each affected piece matches nothing.
+    /// Problems in the input; each affected piece matches nothing. Only policies that select a
+    /// pod of this node are examined.
     pub diagnostics: Vec<Diagnostic>,
 }
 

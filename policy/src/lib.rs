@@ -12,6 +12,18 @@
 //!
 //! [`explain()`] / [`evaluate()`] run the IR for one packet exactly as the rendered table would:
 //! how the semantics are unit-tested without root.
+//!
+//! Where packets are judged (routed pod networking, e.g. the ptp CNI, where every pod packet
+//! passes the host's IP stack): `forward` for pod ↔ pod (same node or not) and pod ↔ outside,
+//! with the source pod's egress and the destination pod's ingress; `input` for pod → this host
+//! (the pod's egress); `output` for this host → pod (node addresses always pass, as Kubernetes
+//! requires for kubelet probes). Service traffic is judged after kube-proxy's DNAT (see
+//! [`render`]). A bridge CNI without `br_netfilter` would bypass these hooks for same-bridge
+//! traffic. Egress is keyed by source address: pods must not be able to spoof it (the ptp CNI's
+//! /32 routes plus strict `rp_filter` on the host veths prevent it).
+//!
+//! The caller owns I/O and threads: [`PolicyProgrammer`] blocks while `nft` runs (tens of ms
+//! for an update, under a second for a 10,000-pod table), so async callers use a blocking task.
 
 pub mod address;
 mod compile;
