@@ -36,9 +36,9 @@ pub struct Compiled {
 }
 
 /// One rule's peers (`from`/`to`) and ports, as written.
-type RawRule = (
-    Option<Vec<NetworkPolicyPeer>>,
-    Option<Vec<NetworkPolicyPort>>,
+type RawRule<'a> = (
+    Option<&'a [NetworkPolicyPeer]>,
+    Option<&'a [NetworkPolicyPort]>,
 );
 
 struct PolicySpec {
@@ -130,8 +130,11 @@ fn policy_spec(
     ir: &mut PolicyIr,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<PolicySpec> {
-    let spec = policy.spec.clone().unwrap_or_default();
-    let selector = match spec.pod_selector.as_ref().map(Selector::compile) {
+    let spec = policy.spec.as_ref();
+    let selector = match spec
+        .and_then(|spec| spec.pod_selector.as_ref())
+        .map(Selector::compile)
+    {
         None => Selector::everything(),
         Some(Ok(selector)) => selector,
         Some(Err(error)) => {
@@ -165,25 +168,25 @@ fn policy_spec(
                     index,
                 };
                 let (peers, ports) = (peers.unwrap_or_default(), ports.unwrap_or_default());
-                compiler.rule(origin, &peers, &ports, ir, diagnostics)
+                compiler.rule(origin, peers, ports, ir, diagnostics)
             })
             .collect::<Vec<_>>()
     };
+    let ingress_rules = spec
+        .and_then(|spec| spec.ingress.as_ref())
+        .into_iter()
+        .flatten();
+    let egress_rules = spec
+        .and_then(|spec| spec.egress.as_ref())
+        .into_iter()
+        .flatten();
     let ingress = has_ingress.then(|| {
-        let list = spec.ingress.clone().unwrap_or_default();
-        rules(
-            Direction::Ingress,
-            list.into_iter()
-                .map(|rule| (rule.from, rule.ports))
-                .collect(),
-        )
+        let list = ingress_rules.map(|rule| (rule.from.as_deref(), rule.ports.as_deref()));
+        rules(Direction::Ingress, list.collect())
     });
     let egress = has_egress.then(|| {
-        let list = spec.egress.clone().unwrap_or_default();
-        rules(
-            Direction::Egress,
-            list.into_iter().map(|rule| (rule.to, rule.ports)).collect(),
-        )
+        let list = egress_rules.map(|rule| (rule.to.as_deref(), rule.ports.as_deref()));
+        rules(Direction::Egress, list.collect())
     });
     Some(PolicySpec {
         id,
