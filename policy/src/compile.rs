@@ -144,14 +144,14 @@ fn policy_spec(
     };
     let targets: Vec<usize> = view
         .pods_by_namespace
-        .get(&id.namespace)
+        .get(id.namespace.as_str())
         .into_iter()
         .flatten()
         .copied()
         .filter(|index| {
             view.pods
                 .get(*index)
-                .is_some_and(|pod| pod.local && selector.matches(&pod.labels))
+                .is_some_and(|pod| pod.local && selector.matches(pod.labels))
         })
         .collect();
     if targets.is_empty() {
@@ -226,7 +226,7 @@ fn lines_for(rule: &RuleSpec, pod: &PodView, lines: &mut Vec<RuleLine>) {
             }
             PortSpec::Named(protocol, name) if rule.origin.direction == Direction::Ingress => {
                 ranges.extend(
-                    resolve_named(&pod.ports, *protocol, name)
+                    resolve_named(pod.spec, *protocol, name)
                         .map(|port| PortRange::single(*protocol, port)),
                 );
             }
@@ -256,7 +256,7 @@ fn build_groups(view: &ClusterView, specs: &[PolicySpec], ir: &mut PolicyIr) {
     for (index, pod) in view.pods.iter().enumerate().filter(|(_, pod)| pod.local) {
         let policies = selecting.get(&index).map(Vec::as_slice).unwrap_or_default();
         let mut local = LocalPod {
-            id: pod.id.clone(),
+            id: pod.id(),
             addresses: pod.addresses.clone(),
             ingress_chain: None,
             egress_chain: None,
@@ -300,7 +300,7 @@ fn build_groups(view: &ClusterView, specs: &[PolicySpec], ir: &mut PolicyIr) {
             for address in &pod.addresses {
                 map.entry(*address).or_insert_with(|| MapEntry {
                     chain: name.clone(),
-                    pod: pod.id.clone(),
+                    pod: pod.id(),
                 });
             }
             match direction {
@@ -308,6 +308,6 @@ fn build_groups(view: &ClusterView, specs: &[PolicySpec], ir: &mut PolicyIr) {
                 Direction::Egress => local.egress_chain = Some(name),
             }
         }
-        ir.pods.insert(pod.id.clone(), local);
+        ir.pods.insert(local.id.clone(), local);
     }
 }

@@ -10,12 +10,11 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use k8s_openapi::api::core::v1::{Container, Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Pod, PodSpec};
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 use crate::diagnostics::Diagnostic;
 use crate::ir::PodId;
-use crate::ports::{ContainerPort, Protocol};
 use crate::selector::Labels;
 
 /// The label the API server puts on every namespace.
@@ -37,46 +36,45 @@ pub struct PolicyInput {
     pub policies: Vec<NetworkPolicy>,
 }
 
-/// A pod that takes part in policy.
+/// A pod that takes part in policy, borrowed from the input.
 #[derive(Clone, Debug)]
-pub(crate) struct PodView {
-    pub id: PodId,
-    pub labels: Labels,
+pub(crate) struct PodView<'a> {
+    pub namespace: &'a str,
+    pub name: &'a str,
+    pub labels: &'a Labels,
     pub addresses: Vec<IpAddr>,
     pub local: bool,
-    pub ports: Vec<ContainerPort>,
+    pub spec: &'a PodSpec,
+}
+
+impl PodView<'_> {
+    /// The owned identity.
+    pub fn id(&self) -> PodId {
+        PodId {
+            namespace: self.namespace.to_string(),
+            name: self.name.to_string(),
+        }
+    }
 }
 
 /// Pods and namespaces, indexed for selector evaluation.
 #[derive(Debug, Default)]
-pub(crate) struct ClusterView {
+pub(crate) struct ClusterView<'a> {
     /// Namespace name → labels.
-    pub namespaces: BTreeMap<String, Labels>,
-    /// Participating pods.
-    pub pods: Vec<PodView>,
+    pub namespaces: BTreeMap<&'a str, Labels>,
+    /// Participating pods, sorted by namespace and name.
+    pub pods: Vec<PodView<'a>>,
     /// Namespace name → indexes into `pods`.
-    pub pods_by_namespace: BTreeMap<String, Vec<usize>>,
+    pub pods_by_namespace: BTreeMap<&'a str, Vec<usize>>,
 }
 
-fn container_ports(containers: &[Container]) -> impl Iterator<Item = ContainerPort> + '_ {
-    containers
-        .iter()
-        .flat_map(|container| container.ports.iter().flatten())
-        .filter_map(|port| {
-            let name = port.name.clone()?;
-            let protocol = Protocol::from_kubernetes(port.protocol.as_deref())?;
-            let number = u16::try_from(port.container_port)
-                .ok()
-                .filter(|p| *p != 0)?;
-            Some(ContainerPort {
-                name,
-                protocol,
-                port: number,
-            })
-        })
-}
+static NO_LABELS: Labels = Labels::new();
 
-fn pod_view(pod: &Pod, node_name: &str, diagnostics: &mut Vec<Diagnostic>) -> Option<PodView> {
+fn pod_view<'a>(
+    pod: &'a Pod,
+    node_name: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<PodView<'a>> {
     let spec = pod.spec.as_ref()?;
     let status = pod.status.as_ref()?;
     if spec.host_network == Some(true) {
@@ -85,14 +83,8 @@ fn pod_view(pod: &Pod, node_name: &str, diagnostics: &mut Vec<Diagnostic>) -> Op
     if matches!(status.phase.as_deref(), Some("Succeeded" | "Failed")) {
         return None;
     }
-    let id = PodId {
-        namespace: pod
-            .metadata
-            .namespace
-            .clone()
-            .unwrap_or_else(|| "default".into()),
-        name: pod.metadata.name.clone().unwrap_or_default(),
-    };
+    let namespace = pod.metadata.namespace.as_deref().unwrap_or("default");
+    let name = pod.metadata.name.as_deref().unwrap_or("");
     let mut texts: Vec<&str> = status
         .pod_ips
         .iter()
@@ -102,13 +94,16 @@ fn pod_view(pod: &Pod, node_name: &str, diagnostics: &mut Vec<Diagnostic>) -> Op
     if texts.is_empty() {
         texts.extend(status.pod_ip.as_deref());
     }
-    let mut addresses = Vec::new();
+    let mut addresses = Vec::with_capacity(texts.len());
     for text in texts {
         match text.parse::<IpAddr>() {
             Ok(address) if !addresses.contains(&address) => addresses.push(address),
             Ok(_) => {}
             Err(_) => diagnostics.push(Diagnostic::InvalidPodAddress {
-                pod: id.clone(),
+                pod: PodId {
+                    namespace: namespace.into(),
+                    name: name.into(),
+                },
                 value: text.to_string(),
             }),
         }
@@ -116,46 +111,40 @@ fn pod_view(pod: &Pod, node_name: &str, diagnostics: &mut Vec<Diagnostic>) -> Op
     if addresses.is_empty() {
         return None;
     }
-    let mut ports: Vec<ContainerPort> = container_ports(&spec.containers)
-        .chain(container_ports(
-            spec.init_containers.as_deref().unwrap_or_default(),
-        ))
-        .collect();
-    ports.sort();
-    ports.dedup();
     Some(PodView {
-        id,
-        labels: pod.metadata.labels.clone().unwrap_or_default(),
+        namespace,
+        name,
+        labels: pod.metadata.labels.as_ref().unwrap_or(&NO_LABELS),
         addresses,
         local: spec.node_name.as_deref() == Some(node_name),
-        ports,
+        spec,
     })
 }
 
-impl ClusterView {
+impl<'a> ClusterView<'a> {
     /// Index the input's pods and namespaces.
-    pub fn build(input: &PolicyInput, diagnostics: &mut Vec<Diagnostic>) -> ClusterView {
+    pub fn build(input: &'a PolicyInput, diagnostics: &mut Vec<Diagnostic>) -> ClusterView<'a> {
         let mut view = ClusterView::default();
         for namespace in &input.namespaces {
-            let Some(name) = namespace.metadata.name.clone() else {
+            let Some(name) = namespace.metadata.name.as_deref() else {
                 continue;
             };
             let mut labels = namespace.metadata.labels.clone().unwrap_or_default();
-            labels.insert(NAMESPACE_NAME_LABEL.into(), name.clone());
+            labels.insert(NAMESPACE_NAME_LABEL.into(), name.to_string());
             view.namespaces.insert(name, labels);
         }
-        let mut pods: Vec<PodView> = input
+        let mut pods: Vec<PodView<'a>> = input
             .pods
             .iter()
             .filter_map(|pod| pod_view(pod, &input.node_name, diagnostics))
             .collect();
         // Sorted, so that which of two pods sharing an address wins does not depend on the
         // order objects arrived in.
-        pods.sort_by(|a, b| a.id.cmp(&b.id));
+        pods.sort_by(|a, b| (a.namespace, a.name).cmp(&(b.namespace, b.name)));
         for pod in pods {
-            let namespace = pod.id.namespace.clone();
-            view.namespaces.entry(namespace.clone()).or_insert_with(|| {
-                Labels::from([(NAMESPACE_NAME_LABEL.to_string(), namespace.clone())])
+            let namespace = pod.namespace;
+            view.namespaces.entry(namespace).or_insert_with(|| {
+                Labels::from([(NAMESPACE_NAME_LABEL.to_string(), namespace.to_string())])
             });
             view.pods_by_namespace
                 .entry(namespace)

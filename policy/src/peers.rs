@@ -108,7 +108,7 @@ pub(crate) fn selected_pods(
                 .namespaces
                 .iter()
                 .filter(|(_, labels)| selector.matches(labels))
-                .map(|(name, _)| name.as_str())
+                .map(|(name, _)| *name)
                 .collect(),
         };
         for namespace in namespaces {
@@ -116,7 +116,7 @@ pub(crate) fn selected_pods(
                 if view
                     .pods
                     .get(*index)
-                    .is_some_and(|pod| pod_selector.matches(&pod.labels))
+                    .is_some_and(|pod| pod_selector.matches(pod.labels))
                 {
                     picked.insert(*index);
                 }

@@ -10,6 +10,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
+use k8s_openapi::api::core::v1::PodSpec;
 use k8s_openapi::api::networking::v1::NetworkPolicyPort;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
@@ -194,27 +195,23 @@ pub fn port_spec(port: &NetworkPolicyPort) -> PortSpec {
     spec.unwrap_or_else(PortSpec::Invalid)
 }
 
-/// A port a pod's container declares (`spec.containers[].ports[]`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct ContainerPort {
-    /// `name`.
-    pub name: String,
-    /// `protocol` (default TCP).
-    pub protocol: Protocol,
-    /// `containerPort`.
-    pub port: u16,
-}
-
-/// The port numbers `ports` declare under `name` for `protocol`.
+/// The port numbers a pod's containers (init containers included, for sidecars) declare under
+/// `name` for `protocol` (`spec.containers[].ports[]`, protocol defaulting to TCP).
 pub fn resolve_named<'a>(
-    ports: &'a [ContainerPort],
+    spec: &'a PodSpec,
     protocol: Protocol,
     name: &'a str,
 ) -> impl Iterator<Item = u16> + 'a {
-    ports
+    let init = spec.init_containers.as_deref().unwrap_or_default();
+    spec.containers
         .iter()
-        .filter(move |port| port.protocol == protocol && port.name == name)
-        .map(|port| port.port)
+        .chain(init)
+        .flat_map(|container| container.ports.iter().flatten())
+        .filter(move |port| {
+            port.name.as_deref() == Some(name)
+                && Protocol::from_kubernetes(port.protocol.as_deref()) == Some(protocol)
+        })
+        .filter_map(|port| u16::try_from(port.container_port).ok().filter(|p| *p != 0))
 }
 
 #[cfg(test)]

@@ -31,7 +31,7 @@ pub(crate) struct RuleSpec {
 
 /// Builds rule specs, sharing sets between rules with identical peers.
 pub(crate) struct RuleCompiler<'a> {
-    view: &'a ClusterView,
+    view: &'a ClusterView<'a>,
     /// Set key (what determines the content) → set base name.
     shared: HashMap<String, String>,
 }
@@ -54,7 +54,7 @@ fn insert(ir: &mut PolicyIr, base: &str, family: Family, element: SetElement) {
 }
 
 impl<'a> RuleCompiler<'a> {
-    pub fn new(view: &'a ClusterView) -> RuleCompiler<'a> {
+    pub fn new(view: &'a ClusterView<'a>) -> RuleCompiler<'a> {
         RuleCompiler {
             view,
             shared: HashMap::new(),
@@ -221,7 +221,7 @@ fn fill_named(
                 continue;
             }
             for (protocol, name) in named {
-                for port in resolve_named(&pod.ports, *protocol, name) {
+                for port in resolve_named(pod.spec, *protocol, name) {
                     insert(
                         ir,
                         base,
