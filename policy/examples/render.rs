@@ -1,4 +1,5 @@
-//! Print the nft script for a manifest: `cargo run -p policy --example render -- FILE.yaml NODE`.
+//! Print the nft script for a manifest:
+//! `cargo run -p policy --example render -- policy/examples/shop.yaml node-1 198.18.0.11`.
 //! Reads Pods, Namespaces and NetworkPolicies from a multi-document YAML file.
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
