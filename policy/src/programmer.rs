@@ -188,6 +188,14 @@ impl<R: NftRunner> PolicyProgrammer<R> {
         }
     }
 
+    /// Remove the table (`nft -f -` with `table inet tern {}` + `delete table inet tern`, which
+    /// succeeds whether or not it exists). Pods are then unprotected: for uninstall only.
+    pub fn remove(&mut self) -> Result<(), ApplyError> {
+        self.applied = None;
+        self.runner
+            .apply("table inet tern {}\ndelete table inet tern\n")
+    }
+
     /// Forget what was applied, so the next reconcile replaces the table (periodic resync).
     pub fn invalidate(&mut self) {
         self.applied = None;

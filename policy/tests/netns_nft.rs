@@ -128,6 +128,10 @@ fn full_ruleset_is_accepted_and_listed_back() {
     assert!(listing.contains("2001:db8:ffff:2::-2001:db8:ffff:ffff:ffff:ffff:ffff:ffff"));
     // Applying twice is fine (the script creates the table before deleting it).
     programmer.apply_full(compiled.ir).unwrap();
+    // Removal leaves no table; removing again is fine.
+    programmer.remove().unwrap();
+    programmer.remove().unwrap();
+    assert!(netns.run(&["nft", "list", "tables"]).trim().is_empty());
 }
 
 #[test]
