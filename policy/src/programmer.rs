@@ -1,0 +1,203 @@
+//! Applying the ruleset: `nft -f -` with a full or an incremental script, one transaction each.
+//!
+//! [`PolicyProgrammer::reconcile`] is level-triggered: give it the desired IR on start-up, on
+//! every change and on periodic resync. It sends only the difference from what it applied last,
+//! and falls back to a full replace when nft refuses the difference (someone changed the table
+//! behind our back) or when nothing was applied yet.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::diff::render_update;
+use crate::ir::PolicyIr;
+use crate::render::render_full;
+
+/// Why applying failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// `nft` could not be started or fed.
+    #[error("running {program}: {source}")]
+    Spawn {
+        /// The command line's program.
+        program: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// `nft` refused the script; nothing was changed (the transaction is atomic).
+    #[error("nft exited with {status}: {stderr}")]
+    Rejected {
+        /// Exit status as text.
+        status: String,
+        /// nft's error output (it quotes the offending line).
+        stderr: String,
+    },
+}
+
+/// Runs nft scripts. The real one is [`NftCommand`]; tests may record scripts instead.
+pub trait NftRunner {
+    /// Run `script` as one transaction (`nft -f -`).
+    fn apply(&self, script: &str) -> Result<(), ApplyError>;
+
+    /// The table as text (`nft list table inet tern`).
+    fn list(&self) -> Result<String, ApplyError>;
+}
+
+/// The `nft` program, optionally inside a network namespace (`ip netns exec NS nft …`).
+#[derive(Clone, Debug, Default)]
+pub struct NftCommand {
+    netns: Option<String>,
+}
+
+impl NftCommand {
+    /// `nft` in the current network namespace.
+    pub fn new() -> NftCommand {
+        NftCommand { netns: None }
+    }
+
+    /// `ip netns exec <name> nft`.
+    pub fn in_netns(name: impl Into<String>) -> NftCommand {
+        NftCommand {
+            netns: Some(name.into()),
+        }
+    }
+
+    fn command(&self, arguments: &[&str]) -> Command {
+        let mut command = match &self.netns {
+            Some(netns) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", netns, "nft"]);
+                command
+            }
+            None => Command::new("nft"),
+        };
+        command.args(arguments);
+        command
+    }
+
+    fn run(&self, arguments: &[&str], input: Option<&str>) -> Result<String, ApplyError> {
+        let mut command = self.command(arguments);
+        let program = format!("{command:?}");
+        let spawn_error = |source| ApplyError::Spawn {
+            program: program.clone(),
+            source,
+        };
+        command.stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        });
+        command.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = command.spawn().map_err(spawn_error)?;
+        if let (Some(input), Some(mut stdin)) = (input, child.stdin.take()) {
+            stdin.write_all(input.as_bytes()).map_err(spawn_error)?;
+        }
+        let output = child.wait_with_output().map_err(spawn_error)?;
+        if !output.status.success() {
+            return Err(ApplyError::Rejected {
+                status: output.status.to_string(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+impl NftRunner for NftCommand {
+    /// `nft -f -` with the script on stdin.
+    fn apply(&self, script: &str) -> Result<(), ApplyError> {
+        self.run(&["-f", "-"], Some(script)).map(|_| ())
+    }
+
+    /// `nft list table inet tern`.
+    fn list(&self) -> Result<String, ApplyError> {
+        self.run(&["list", "table", "inet", "tern"], None)
+    }
+}
+
+/// What [`PolicyProgrammer::reconcile`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ApplyKind {
+    /// The desired IR equals what was applied: nft was not called.
+    Unchanged,
+    /// An incremental script of this many commands was applied.
+    Incremental {
+        /// Lines of the script.
+        commands: usize,
+    },
+    /// The whole table was replaced.
+    Full,
+}
+
+/// Keeps `table inet tern` equal to the desired IR.
+#[derive(Debug)]
+pub struct PolicyProgrammer<R: NftRunner> {
+    runner: R,
+    applied: Option<PolicyIr>,
+}
+
+impl<R: NftRunner> PolicyProgrammer<R> {
+    /// A programmer that has applied nothing yet (its first reconcile replaces the table).
+    pub fn new(runner: R) -> PolicyProgrammer<R> {
+        PolicyProgrammer {
+            runner,
+            applied: None,
+        }
+    }
+
+    /// The runner.
+    pub fn runner(&self) -> &R {
+        &self.runner
+    }
+
+    /// The IR last applied successfully.
+    pub fn applied(&self) -> Option<&PolicyIr> {
+        self.applied.as_ref()
+    }
+
+    /// Replace the whole table (`nft -f -` with [`render_full`]).
+    pub fn apply_full(&mut self, desired: PolicyIr) -> Result<ApplyKind, ApplyError> {
+        self.applied = None;
+        self.runner.apply(&render_full(&desired))?;
+        self.applied = Some(desired);
+        Ok(ApplyKind::Full)
+    }
+
+    /// Make the table match `desired`: incrementally when possible, else fully.
+    pub fn reconcile(&mut self, desired: PolicyIr) -> Result<ApplyKind, ApplyError> {
+        let Some(applied) = &self.applied else {
+            return self.apply_full(desired);
+        };
+        if *applied == desired {
+            return Ok(ApplyKind::Unchanged);
+        }
+        let Some(script) = render_update(applied, &desired) else {
+            return self.apply_full(desired);
+        };
+        match self.runner.apply(&script) {
+            Ok(()) => {
+                self.applied = Some(desired);
+                Ok(ApplyKind::Incremental {
+                    commands: script.lines().count(),
+                })
+            }
+            Err(error) => {
+                tracing::warn!(%error, "incremental nft update refused; replacing the table");
+                self.apply_full(desired)
+            }
+        }
+    }
+
+    /// Remove the table (`nft -f -` with `table inet tern {}` + `delete table inet tern`, which
+    /// succeeds whether or not it exists). Pods are then unprotected: for uninstall only.
+    pub fn remove(&mut self) -> Result<(), ApplyError> {
+        self.applied = None;
+        self.runner
+            .apply("table inet tern {}\ndelete table inet tern\n")
+    }
+
+    /// Forget what was applied, so the next reconcile replaces the table (periodic resync).
+    pub fn invalidate(&mut self) {
+        self.applied = None;
+    }
+}
