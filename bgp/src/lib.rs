@@ -8,3 +8,4 @@
 
 pub mod fsm;
 pub mod packet;
+pub mod rib;

@@ -6,6 +6,7 @@ use bytes::Bytes;
 
 use super::capability::{Afi, Capability, Safi};
 use super::error::NotificationCode;
+pub use super::update::Update;
 
 /// Message type codes. RFC 4271 §4.1, RFC 2918 §3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +19,9 @@ pub enum MessageType {
 }
 
 /// Any BGP message.
+// UPDATE is by far the most frequent message; boxing it would cost an allocation per UPDATE
+// to save a move of a few hundred bytes for the rare others.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     Open(Open),
@@ -53,10 +57,6 @@ impl Open {
             .unwrap_or(u32::from(self.my_as))
     }
 }
-
-/// UPDATE. RFC 4271 §4.3. (Path attributes are added by the codec work.)
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Update {}
 
 /// NOTIFICATION. RFC 4271 §4.5.
 #[derive(Debug, Clone, PartialEq, Eq)]

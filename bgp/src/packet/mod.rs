@@ -3,14 +3,37 @@
 //! Every message is a typed value ([`Message`]); decoding never panics on any input and reports
 //! failures as [`DecodeError`], which names the field and byte offset and says what the session
 //! must do about it (a NOTIFICATION, or an RFC 7606 action).
+//!
+//! - [`frame_len`] cuts a byte stream into messages (header checks of RFC 4271 §6.1);
+//! - [`Message::decode`] / [`Message::encode`] handle one whole message with its header;
+//! - [`Decode`] / [`Encode`] handle the body of one message type (used by tests and fuzzers).
+//!
+//! nom is used inside the decoders only; no nom type appears in a public signature.
 
+pub mod attribute;
 pub mod capability;
 pub mod error;
+pub mod header;
 pub mod message;
+pub mod nlri;
+pub mod notification;
+pub mod open;
+pub(crate) mod reader;
+pub mod route_refresh;
+pub mod update;
 
+pub use attribute::{
+    Aggregator, AsPath, AsSegment, AsSegmentType, Community, ExtendedCommunity, LargeCommunity,
+    MpReach, MpUnreach, NextHop, Origin, PathAttributes, RawAttribute,
+};
 pub use capability::{Afi, Capability, GracefulRestart, GracefulRestartFamily, Safi};
-pub use error::{DecodeError, ErrorAction, NotificationCode};
-pub use message::{Message, MessageType, Notification, Open, RouteRefresh, Update};
+pub use error::{DecodeError, EncodeError, ErrorAction, ErrorReason, NotificationCode};
+pub use header::frame_len;
+pub use message::{Message, MessageType, Notification, Open, RouteRefresh};
+pub use open::decode_optional_parameters;
+pub use update::Update;
+
+use bytes::BytesMut;
 
 /// Length of the fixed header: marker (16), length (2), type (1). RFC 4271 §4.1.
 pub const HEADER_LEN: usize = 19;
@@ -26,8 +49,36 @@ pub struct CodecContext {
     pub four_octet_as: bool,
 }
 
+impl CodecContext {
+    /// A session where both sides speak 4-octet AS numbers (RFC 6793).
+    pub const FOUR_OCTET_AS: Self = Self {
+        four_octet_as: true,
+    };
+    /// A session with a 2-octet ("OLD") speaker.
+    pub const TWO_OCTET_AS: Self = Self {
+        four_octet_as: false,
+    };
+}
+
 impl Default for CodecContext {
     fn default() -> Self {
-        Self { four_octet_as: true }
+        Self::FOUR_OCTET_AS
     }
+}
+
+/// Decoding of one message body (the bytes after the 19-byte header).
+///
+/// Offsets in errors count from the start of the whole message, i.e. the body starts at
+/// [`HEADER_LEN`].
+pub trait Decode: Sized {
+    /// Decode `body`, which must be exactly the message body.
+    fn decode(body: &[u8], ctx: &CodecContext) -> Result<Self, DecodeError>;
+}
+
+/// Encoding of one message body (without the header) into a buffer.
+pub trait Encode {
+    /// The number of bytes [`Encode::encode`] writes.
+    fn encoded_len(&self, ctx: &CodecContext) -> usize;
+    /// Append the body to `buf`.
+    fn encode(&self, ctx: &CodecContext, buf: &mut BytesMut);
 }
