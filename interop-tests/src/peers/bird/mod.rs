@@ -1,0 +1,179 @@
+//! BIRD 2 driver: `bird -f -c CONF -s SOCKET -P PIDFILE` inside a host, queried with
+//! `birdc -s SOCKET`. Announce/withdraw rewrite the configuration and run `birdc configure`
+//! (BIRD reloads only the changed static protocol; BGP sessions stay up).
+
+pub mod config;
+pub mod parse;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use ipnetwork::IpNetwork;
+
+use crate::error::{Error, Result};
+use crate::netns::Host;
+use crate::peers::daemon::Daemon;
+use crate::peers::{
+    BgpPeer, PeerConfig, PeerKind, PeerRoute, Route, STARTUP_TIMEOUT, SessionState,
+};
+use crate::process::spawn_in;
+use crate::wait::wait_until;
+
+/// A BIRD 2 daemon in a host.
+#[derive(Debug)]
+pub struct Bird {
+    host: Host,
+    config: PeerConfig,
+    daemon: Daemon,
+    config_path: PathBuf,
+    socket_path: PathBuf,
+    pid_path: PathBuf,
+}
+
+impl Bird {
+    /// Writes the configuration, checks it with `bird -p`, starts BIRD and waits until
+    /// `birdc show status` answers.
+    pub fn start(host: &Host, config: PeerConfig) -> Result<Bird> {
+        let dir = host.dir();
+        let mut bird = Bird {
+            host: host.clone(),
+            config,
+            daemon: Daemon::default(),
+            config_path: dir.join("bird.conf"),
+            socket_path: dir.join("bird.ctl"),
+            pid_path: dir.join("bird.pid"),
+        };
+        bird.launch()?;
+        Ok(bird)
+    }
+
+    /// Path of the control socket (for `birdc -s`).
+    pub fn socket_path(&self) -> &std::path::Path {
+        &self.socket_path
+    }
+
+    /// Runs `birdc -s SOCKET ARGS` and returns its output.
+    pub fn birdc(&self, args: &[&str]) -> Result<String> {
+        let mut full = vec!["-s", self.socket_path.to_str().unwrap_or_default()];
+        full.extend_from_slice(args);
+        Ok(self.host.exec("birdc", &full)?.stdout)
+    }
+
+    fn write_config(&self) -> Result<()> {
+        let text = config::render(&self.config);
+        std::fs::write(&self.config_path, &text)
+            .map_err(|e| Error::io(format!("write {}", self.config_path.display()), e))?;
+        let path = self.config_path.to_str().unwrap_or_default();
+        self.host.exec("bird", &["-p", "-c", path])?;
+        Ok(())
+    }
+
+    fn launch(&mut self) -> Result<()> {
+        self.write_config()?;
+        let _ = std::fs::remove_file(&self.socket_path);
+        let process = spawn_in(
+            &self.host,
+            "bird",
+            "bird",
+            &[
+                "-f",
+                "-c",
+                self.config_path.to_str().unwrap_or_default(),
+                "-s",
+                self.socket_path.to_str().unwrap_or_default(),
+                "-P",
+                self.pid_path.to_str().unwrap_or_default(),
+            ],
+            &[],
+        )?;
+        self.daemon.set(process);
+        wait_until("birdc to answer", STARTUP_TIMEOUT, || {
+            self.daemon.check_running()?;
+            self.birdc(&["show", "status"]).map(Some)
+        })?;
+        Ok(())
+    }
+
+    fn reconfigure(&self) -> Result<()> {
+        self.write_config()?;
+        let output = self.birdc(&["configure"])?;
+        if !output.contains("Reconfigur") {
+            return Err(Error::parse("birdc configure", "not reconfigured", &output));
+        }
+        Ok(())
+    }
+
+    fn protocol_of(&self, neighbor: IpAddr) -> Result<String> {
+        self.config
+            .neighbors
+            .iter()
+            .position(|n| n.address == neighbor)
+            .map(config::protocol_name)
+            .ok_or_else(|| Error::Unsupported(format!("BIRD has no neighbor {neighbor}")))
+    }
+}
+
+impl BgpPeer for Bird {
+    fn kind(&self) -> PeerKind {
+        PeerKind::Bird
+    }
+
+    fn host(&self) -> &Host {
+        &self.host
+    }
+
+    fn config(&self) -> &PeerConfig {
+        &self.config
+    }
+
+    fn rib(&self) -> Result<Vec<PeerRoute>> {
+        let output = self.birdc(&["show", "route", "all"])?;
+        let neighbors: HashMap<String, IpAddr> = self
+            .config
+            .neighbors
+            .iter()
+            .enumerate()
+            .map(|(index, n)| (config::protocol_name(index), n.address))
+            .collect();
+        parse::routes(&output, &neighbors)
+    }
+
+    fn session_state(&self, neighbor: IpAddr) -> Result<SessionState> {
+        let protocol = self.protocol_of(neighbor)?;
+        let output = self.birdc(&["show", "protocols", "all", &protocol])?;
+        Ok(parse::session_state(&output))
+    }
+
+    fn announce(&mut self, route: Route) -> Result<()> {
+        self.config.upsert_route(route);
+        self.reconfigure()
+    }
+
+    fn withdraw(&mut self, prefix: IpNetwork) -> Result<()> {
+        self.config.remove_route(prefix);
+        self.reconfigure()
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        self.daemon.stop()
+    }
+
+    fn kill(&mut self) -> Result<()> {
+        self.daemon.kill();
+        Ok(())
+    }
+
+    fn restart(&mut self) -> Result<()> {
+        self.stop()?;
+        self.launch()
+    }
+
+    fn freeze(&self) -> Result<()> {
+        self.daemon.running("BIRD")?.freeze()
+    }
+
+    fn thaw(&self) -> Result<()> {
+        self.daemon.running("BIRD")?.thaw()
+    }
+}

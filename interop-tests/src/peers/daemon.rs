@@ -1,0 +1,54 @@
+//! The lifecycle every peer driver shares: one optional running [`Process`], stopped
+//! gracefully or killed, frozen and thawed.
+
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::process::Process;
+
+/// How long a daemon gets to exit after SIGTERM before SIGKILL.
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// A peer daemon's process slot.
+#[derive(Debug, Default)]
+pub struct Daemon {
+    process: Option<Process>,
+}
+
+impl Daemon {
+    /// Records a freshly started process (killing any previous one).
+    pub fn set(&mut self, process: Process) {
+        self.kill();
+        self.process = Some(process);
+    }
+
+    /// The running process, or an error naming `what` is not running.
+    pub fn running(&self, what: &str) -> Result<&Process> {
+        self.process
+            .as_ref()
+            .ok_or_else(|| Error::Unsupported(format!("{what} is not running")))
+    }
+
+    /// Fails with the exit status and logs if the process has exited.
+    pub fn check_running(&self) -> Result<()> {
+        match &self.process {
+            Some(process) => process.check_running(),
+            None => Ok(()),
+        }
+    }
+
+    /// SIGTERM, then SIGKILL after [`STOP_GRACE`].
+    pub fn stop(&mut self) -> Result<()> {
+        if let Some(process) = self.process.take() {
+            process.terminate(STOP_GRACE)?;
+        }
+        Ok(())
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(process) = self.process.take() {
+            process.kill();
+        }
+    }
+}
