@@ -9,6 +9,7 @@
 pub mod bird;
 pub mod config;
 pub mod daemon;
+pub mod exabgp;
 pub mod frr;
 pub mod gobgp;
 pub mod route;
@@ -20,6 +21,7 @@ use ipnetwork::IpNetwork;
 
 pub use bird::Bird;
 pub use config::{Community, Neighbor, PeerConfig, Route, Ttl};
+pub use exabgp::ExaBgp;
 pub use frr::Frr;
 pub use gobgp::GoBgp;
 pub use route::{PeerRoute, SessionState};
@@ -156,7 +158,7 @@ pub fn start(kind: PeerKind, host: &Host, config: PeerConfig) -> Result<Box<dyn 
         PeerKind::Bird => Box::new(Bird::start(host, config)?),
         PeerKind::Frr => Box::new(Frr::start(host, config)?),
         PeerKind::GoBgp => Box::new(GoBgp::start(host, config)?),
-        PeerKind::ExaBgp => return Err(Error::Unsupported(format!("{kind:?}"))),
+        PeerKind::ExaBgp => Box::new(ExaBgp::start(host, config)?),
     })
 }
 
