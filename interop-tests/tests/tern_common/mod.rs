@@ -1,0 +1,322 @@
+//! Shared pieces of the tern-against-real-routers tests: a two-host topology (tern and one
+//! peer router on a veth), the route exchange checks, and withdrawal latency measurement.
+//!
+//! IPv6 runs on its own session over IPv6 transport (one IPv4 session carrying IPv4 unicast,
+//! one IPv6 session carrying IPv6 unicast), so both sides announce their own global IPv6
+//! address as next hop without any next-hop configuration.
+
+#![allow(dead_code)]
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, PeerRoute, Route};
+use interop_tests::tern::{PeerSpec, RouteSpec, SpeakerSpec, TernSpeaker};
+use interop_tests::{Host, Veth, logs};
+use ipnetwork::IpNetwork;
+
+/// Bound for session establishment and route propagation (real daemons on 2 shared cores;
+/// sessions usually come up in 1-5 s).
+pub const CONVERGE: Duration = Duration::from_secs(60);
+
+/// Withdrawals must propagate within this (acceptance point of issue 2).
+pub const WITHDRAW_BOUND: Duration = Duration::from_secs(1);
+
+/// How often a latency measurement polls.
+pub const LATENCY_POLL: Duration = Duration::from_millis(20);
+
+pub const TERN_AS: u32 = 65001;
+pub const PEER_AS: u32 = 65002;
+
+/// tern's originated prefixes.
+pub fn tern_v4_prefix() -> IpNetwork {
+    net("198.19.1.0/24")
+}
+pub fn tern_v6_prefix() -> IpNetwork {
+    net("2001:db8:42:1::/64")
+}
+/// The peer's originated prefixes.
+pub fn peer_v4_prefix() -> IpNetwork {
+    net("203.0.113.0/24")
+}
+pub fn peer_v6_prefix() -> IpNetwork {
+    net("2001:db8:99::/48")
+}
+
+/// The community tern attaches to its routes.
+pub const TERN_COMMUNITY: (u16, u16) = (65001, 42);
+
+pub fn net(text: &str) -> IpNetwork {
+    text.parse().expect("test prefix")
+}
+
+pub fn addr(text: &str) -> IpAddr {
+    text.parse().expect("test address")
+}
+
+/// The test daemon built by Cargo for this package.
+pub fn tern_binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_tern-speaker"))
+}
+
+/// tern and one peer router on a veth: tern 198.18.1.1 / 2001:db8:1::1, peer 198.18.1.2 /
+/// 2001:db8:1::2.
+pub struct Pair {
+    pub tern_host: Host,
+    pub peer_host: Host,
+    pub tern: TernSpeaker,
+    pub peer: Box<dyn BgpPeer>,
+    pub kind: PeerKind,
+    pub tern_as: u32,
+    pub peer_as: u32,
+}
+
+pub const TERN_V4: &str = "198.18.1.1";
+pub const TERN_V6: &str = "2001:db8:1::1";
+pub const PEER_V4: &str = "198.18.1.2";
+pub const PEER_V6: &str = "2001:db8:1::2";
+
+/// What to build.
+#[derive(Clone)]
+pub struct Setup {
+    pub kind: PeerKind,
+    pub tern_as: u32,
+    pub peer_as: u32,
+    /// Also run the IPv6 session.
+    pub ipv6: bool,
+    /// Changes to tern's peers (applied to both sessions).
+    pub tern_peer: fn(PeerSpec) -> PeerSpec,
+    /// Changes to the router's neighbors (applied to both sessions).
+    pub peer_neighbor: fn(Neighbor) -> Neighbor,
+    /// The AS the router is told tern has (AS_TRANS for 2-octet routers).
+    pub tern_as_seen_by_peer: Option<u32>,
+}
+
+impl Setup {
+    pub fn new(kind: PeerKind, tern_as: u32, peer_as: u32) -> Setup {
+        Setup {
+            kind,
+            tern_as,
+            peer_as,
+            ipv6: true,
+            tern_peer: |peer| peer,
+            peer_neighbor: |neighbor| neighbor,
+            tern_as_seen_by_peer: None,
+        }
+    }
+}
+
+/// Builds the two hosts, starts the router (originating the peer prefixes) and tern
+/// (originating tern's prefixes with [`TERN_COMMUNITY`]).
+pub fn pair(setup: &Setup) -> Pair {
+    let label = format!("{:?}", setup.kind).to_lowercase();
+    let tern_host = Host::new(&format!("tern-{label}")).expect("tern host");
+    let peer_host = Host::new(&format!("peer-{label}")).expect("peer host");
+    Veth::with_addresses(
+        &tern_host,
+        &[net("198.18.1.1/24"), net("2001:db8:1::1/64")],
+        &peer_host,
+        &[net("198.18.1.2/24"), net("2001:db8:1::2/64")],
+    )
+    .expect("veth");
+    let (tern_v4, tern_v6, peer_v4, peer_v6) =
+        (addr(TERN_V4), addr(TERN_V6), addr(PEER_V4), addr(PEER_V6));
+    let tern_as_seen = setup.tern_as_seen_by_peer.unwrap_or(setup.tern_as);
+    let neighbor = |tern: IpAddr, local: IpAddr| {
+        (setup.peer_neighbor)(Neighbor::new(tern, tern_as_seen).local_address(local))
+    };
+    let mut peer_config = PeerConfig::new(Ipv4Addr::new(198, 18, 1, 2), setup.peer_as)
+        .neighbor(neighbor(tern_v4, peer_v4))
+        .route(Route::new(peer_v4_prefix()));
+    if setup.ipv6 {
+        peer_config = peer_config
+            .neighbor(neighbor(tern_v6, peer_v6))
+            .route(Route::new(peer_v6_prefix()));
+    }
+    let peer = peers::start(setup.kind, &peer_host, peer_config)
+        .unwrap_or_else(|e| panic!("start {:?}: {e}\n{}", setup.kind, peer_host.logs_tail(40)));
+    let mut spec = SpeakerSpec::new(setup.tern_as, Ipv4Addr::new(198, 18, 1, 1))
+        .peer((setup.tern_peer)(
+            PeerSpec::new(peer_v4, setup.peer_as)
+                .local_address(tern_v4)
+                .families(true, false),
+        ))
+        .route(RouteSpec::new(tern_v4_prefix()).community(TERN_COMMUNITY.0, TERN_COMMUNITY.1));
+    if setup.ipv6 {
+        spec = spec
+            .peer((setup.tern_peer)(
+                PeerSpec::new(peer_v6, setup.peer_as)
+                    .local_address(tern_v6)
+                    .families(false, true),
+            ))
+            .route(
+                RouteSpec::new(tern_v6_prefix()).community(TERN_COMMUNITY.0, TERN_COMMUNITY.1),
+            );
+    }
+    let tern = TernSpeaker::start(&tern_host, tern_binary(), spec)
+        .unwrap_or_else(|e| panic!("start tern: {e}\n{}", tern_host.logs_tail(40)));
+    Pair {
+        tern_host,
+        peer_host,
+        tern,
+        peer,
+        kind: setup.kind,
+        tern_as: setup.tern_as,
+        peer_as: setup.peer_as,
+    }
+}
+
+impl Pair {
+    /// Panics with `error` and both hosts' log tails.
+    pub fn fail(&self, error: impl std::fmt::Display) -> ! {
+        panic!(
+            "{:?}: {error}\n{}",
+            self.kind,
+            logs::dump(&[&self.tern_host, &self.peer_host])
+        )
+    }
+
+    /// Unwraps or fails with logs.
+    pub fn check<T, E: std::fmt::Display>(&self, result: Result<T, E>) -> T {
+        result.unwrap_or_else(|e| self.fail(e))
+    }
+
+    pub fn is_internal(&self) -> bool {
+        self.tern_as == self.peer_as
+    }
+
+    /// Waits until tern and the router both see the sessions (v4, and v6 when `ipv6`)
+    /// Established.
+    pub fn wait_sessions(&self, ipv6: bool) {
+        let mut sessions = vec![(addr(PEER_V4), addr(TERN_V4))];
+        if ipv6 {
+            sessions.push((addr(PEER_V6), addr(TERN_V6)));
+        }
+        for (peer, tern) in sessions {
+            self.check(self.tern.wait_established(peer, CONVERGE));
+            self.check(self.peer.wait_established(tern, CONVERGE));
+        }
+    }
+
+    /// The router's best path for `prefix` (waiting for it).
+    pub fn peer_route(&self, prefix: IpNetwork) -> PeerRoute {
+        self.check(self.peer.wait_route(prefix, CONVERGE))
+    }
+
+    /// tern's best learned path for `prefix` (waiting for it).
+    pub fn tern_route(&self, prefix: IpNetwork) -> PeerRoute {
+        self.check(self.tern.wait_route(prefix, CONVERGE))
+    }
+
+    /// The router has tern's prefix with tern's address as next hop, the AS path [tern AS]
+    /// (eBGP) or [] (iBGP) and tern's community.
+    pub fn assert_peer_has_tern_route(&self, prefix: IpNetwork, next_hop: IpAddr) {
+        let route = self.peer_route(prefix);
+        let expected_path = match self.is_internal() {
+            true => vec![],
+            false => vec![self.tern_as],
+        };
+        assert_eq!(route.next_hop, next_hop, "{:?}'s next hop for {prefix}: {route:?}", self.kind);
+        assert_eq!(route.as_path, expected_path, "{:?}'s AS path for {prefix}: {route:?}", self.kind);
+        assert!(
+            route.communities.contains(&TERN_COMMUNITY),
+            "{:?} lost the community on {prefix}: {route:?}",
+            self.kind
+        );
+        if self.is_internal() && self.kind != PeerKind::ExaBgp {
+            assert_eq!(route.local_pref, Some(100), "{:?}'s LOCAL_PREF: {route:?}", self.kind);
+        }
+    }
+
+    /// tern has the router's prefix with the router's address as next hop, the AS path
+    /// [peer AS] (eBGP) or [] (iBGP), learned from that address.
+    pub fn assert_tern_has_peer_route(&self, prefix: IpNetwork, next_hop: IpAddr) {
+        let route = self.tern_route(prefix);
+        let expected_path = match self.is_internal() {
+            true => vec![],
+            false => vec![self.peer_as],
+        };
+        assert_eq!(route.next_hop, next_hop, "tern's next hop for {prefix}: {route:?}");
+        assert_eq!(route.as_path, expected_path, "tern's AS path for {prefix}: {route:?}");
+        assert_eq!(route.from, Some(next_hop), "tern learned {prefix} from: {route:?}");
+        if self.is_internal() {
+            assert_eq!(route.local_pref, Some(100), "tern's LOCAL_PREF: {route:?}");
+        }
+    }
+
+    /// Withdraws `prefix` at tern and measures how long until the router has no path for it.
+    pub fn measure_tern_withdrawal(&self, prefix: IpNetwork) -> Duration {
+        let start = Instant::now();
+        self.check(self.tern.withdraw(prefix));
+        self.measure_until_gone(start, &format!("{:?} to lose {prefix}", self.kind), || {
+            self.peer.routes_for(prefix).map(|routes| routes.is_empty())
+        })
+    }
+
+    /// Withdraws `prefix` at the router and measures how long until tern has no path for it.
+    pub fn measure_peer_withdrawal(&mut self, prefix: IpNetwork) -> Duration {
+        let start = Instant::now();
+        let withdrawn = self.peer.withdraw(prefix);
+        self.check(withdrawn);
+        self.measure_until_gone(start, &format!("tern to lose {prefix}"), || {
+            self.tern.routes_for(prefix).map(|routes| routes.is_empty())
+        })
+    }
+
+    fn measure_until_gone<E: std::fmt::Display>(
+        &self,
+        start: Instant,
+        what: &str,
+        mut gone: impl FnMut() -> Result<bool, E>,
+    ) -> Duration {
+        let deadline = start + Duration::from_secs(10);
+        loop {
+            match gone() {
+                Ok(true) => return start.elapsed(),
+                Ok(false) => {}
+                Err(e) => self.fail(format!("while waiting for {what}: {e}")),
+            }
+            if Instant::now() >= deadline {
+                self.fail(format!("{what}: still there after 10 s"));
+            }
+            std::thread::sleep(LATENCY_POLL);
+        }
+    }
+}
+
+/// The whole exchange for one router and one session type: sessions up, prefixes both ways
+/// in both families with the right next hops and AS paths, then withdrawals both ways within
+/// [`WITHDRAW_BOUND`] (figures printed).
+pub fn exchange(kind: PeerKind, internal: bool) {
+    let peer_as = if internal { TERN_AS } else { PEER_AS };
+    let mut pair = pair(&Setup::new(kind, TERN_AS, peer_as));
+    let session = if internal { "iBGP" } else { "eBGP" };
+    pair.wait_sessions(true);
+    pair.assert_peer_has_tern_route(tern_v4_prefix(), addr(TERN_V4));
+    pair.assert_peer_has_tern_route(tern_v6_prefix(), addr(TERN_V6));
+    pair.assert_tern_has_peer_route(peer_v4_prefix(), addr(PEER_V4));
+    pair.assert_tern_has_peer_route(peer_v6_prefix(), addr(PEER_V6));
+    let mut figures = Vec::new();
+    for prefix in [tern_v4_prefix(), tern_v6_prefix()] {
+        let took = pair.measure_tern_withdrawal(prefix);
+        figures.push((format!("tern -> {kind:?} withdraw {prefix}"), took));
+    }
+    for prefix in [peer_v4_prefix(), peer_v6_prefix()] {
+        let took = pair.measure_peer_withdrawal(prefix);
+        figures.push((format!("{kind:?} -> tern withdraw {prefix}"), took));
+    }
+    for (what, took) in &figures {
+        println!("latency {session} {what}: {} ms", took.as_millis());
+    }
+    for (what, took) in &figures {
+        assert!(
+            *took < WITHDRAW_BOUND,
+            "{session} {what} took {} ms (bound {} ms)",
+            took.as_millis(),
+            WITHDRAW_BOUND.as_millis()
+        );
+    }
+    // The sessions survived all of it.
+    pair.wait_sessions(true);
+}
