@@ -110,6 +110,12 @@ impl Setup {
 /// Builds the two hosts, starts the router (originating the peer prefixes) and tern
 /// (originating tern's prefixes with [`TERN_COMMUNITY`]).
 pub fn pair(setup: &Setup) -> Pair {
+    pair_with(setup, |_| {})
+}
+
+/// Like [`pair`], calling `before_tern` with tern's host after the router started and before
+/// tern starts (e.g. to start a packet capture).
+pub fn pair_with(setup: &Setup, before_tern: impl FnOnce(&Host)) -> Pair {
     let label = format!("{:?}", setup.kind).to_lowercase();
     let tern_host = Host::new(&format!("tern-{label}")).expect("tern host");
     let peer_host = Host::new(&format!("peer-{label}")).expect("peer host");
@@ -154,6 +160,7 @@ pub fn pair(setup: &Setup) -> Pair {
                 RouteSpec::new(tern_v6_prefix()).community(TERN_COMMUNITY.0, TERN_COMMUNITY.1),
             );
     }
+    before_tern(&tern_host);
     let tern = TernSpeaker::start(&tern_host, tern_binary(), spec)
         .unwrap_or_else(|e| panic!("start tern: {e}\n{}", tern_host.logs_tail(40)));
     Pair {
@@ -242,6 +249,32 @@ impl Pair {
         assert_eq!(route.from, Some(next_hop), "tern learned {prefix} from: {route:?}");
         if self.is_internal() {
             assert_eq!(route.local_pref, Some(100), "tern's LOCAL_PREF: {route:?}");
+        }
+    }
+
+    /// Asserts that neither tern nor the router reaches Established with the other on `peer`
+    /// (tern's side) / `tern` (router's side) for `duration`; returns tern's last state and
+    /// error.
+    pub fn assert_never_established(
+        &self,
+        peer: IpAddr,
+        tern: IpAddr,
+        duration: Duration,
+    ) -> (String, Option<String>) {
+        let deadline = Instant::now() + duration;
+        loop {
+            let entry = self.check(self.tern.peer(peer));
+            let router = self.check(self.peer.session_state(tern));
+            if entry.state == "Established" || router.is_established() {
+                self.fail(format!(
+                    "session {peer} came up: tern {}, {:?} {router}",
+                    entry.state, self.kind
+                ));
+            }
+            if Instant::now() >= deadline {
+                return (entry.state, entry.last_error);
+            }
+            std::thread::sleep(Duration::from_millis(100));
         }
     }
 
