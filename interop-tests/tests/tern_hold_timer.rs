@@ -20,7 +20,11 @@ fn hold_timer(kind: PeerKind) {
     pair.wait_sessions(false);
     pair.assert_tern_has_peer_route(peer_v4_prefix(), addr(PEER_V4));
     let entry = pair.check(pair.tern.peer(addr(PEER_V4)));
-    assert_eq!(entry.hold_time, Some(HOLD), "negotiated hold time: {entry:?}");
+    assert_eq!(
+        entry.hold_time,
+        Some(HOLD),
+        "negotiated hold time: {entry:?}"
+    );
 
     pair.check(pair.peer.freeze());
     let frozen = Instant::now();
@@ -59,7 +63,10 @@ fn hold_timer(kind: PeerKind) {
         "tern kept routes of the dropped {kind:?} session: {routes:?}"
     );
     let error = entry.last_error.unwrap_or_default().to_lowercase();
-    assert!(error.contains("hold"), "last error should name the hold timer: {error:?}");
+    assert!(
+        error.contains("hold"),
+        "last error should name the hold timer: {error:?}"
+    );
 }
 
 #[test]

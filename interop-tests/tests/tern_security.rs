@@ -127,9 +127,7 @@ impl TwoHops {
     fn set_peer(&self, spec: PeerSpec) {
         let peer: IpAddr = addr(PEER_FAR);
         if self.tern.peer(peer).is_ok() {
-            self.tern
-                .remove_peer(peer)
-                .unwrap_or_else(|e| self.fail(e));
+            self.tern.remove_peer(peer).unwrap_or_else(|e| self.fail(e));
         }
         self.tern.add_peer(spec).unwrap_or_else(|e| self.fail(e));
     }
@@ -151,7 +149,10 @@ fn tern_gtsm_refuses_a_router_two_hops_away() {
     topology.set_peer(TwoHops::spec().ttl_security(1));
     let deadline = Instant::now() + REFUSED_FOR;
     while Instant::now() < deadline {
-        let entry = topology.tern.peer(peer).unwrap_or_else(|e| topology.fail(e));
+        let entry = topology
+            .tern
+            .peer(peer)
+            .unwrap_or_else(|e| topology.fail(e));
         let router = topology
             .peer
             .session_state(tern)
@@ -164,7 +165,10 @@ fn tern_gtsm_refuses_a_router_two_hops_away() {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    let entry = topology.tern.peer(peer).unwrap_or_else(|e| topology.fail(e));
+    let entry = topology
+        .tern
+        .peer(peer)
+        .unwrap_or_else(|e| topology.fail(e));
     println!(
         "GTSM 1 hop against a router 2 hops away: tern stayed {}, last error {:?}",
         entry.state, entry.last_error

@@ -373,10 +373,7 @@ mod tests {
             prefix: "198.19.1.0/24".parse().expect("prefix"),
         };
         let line = serde_json::to_string(&request).expect("encode");
-        assert_eq!(
-            line,
-            r#"{"request":"withdraw","prefix":"198.19.1.0/24"}"#
-        );
+        assert_eq!(line, r#"{"request":"withdraw","prefix":"198.19.1.0/24"}"#);
         assert_eq!(
             serde_json::from_str::<Request>(r#"{"request":"rib"}"#).expect("decode"),
             Request::Rib
@@ -391,16 +388,18 @@ mod tests {
                 "routes":[{"prefix":"198.19.1.0/24","communities":[[65001,4]]}]}"#,
         )
         .expect("decode");
-        assert_eq!(spec.peers[0], PeerSpec::new("198.18.1.2".parse().expect("ip"), 65002));
+        assert_eq!(
+            spec.peers[0],
+            PeerSpec::new("198.18.1.2".parse().expect("ip"), 65002)
+        );
         assert_eq!(spec.routes[0].communities, vec![(65001, 4)]);
         assert!(spec.listen.is_empty());
     }
 
     #[test]
     fn unknown_config_fields_are_refused() {
-        let result = serde_json::from_str::<PeerSpec>(
-            r#"{"address":"198.18.1.2","asn":65002,"hold":3}"#,
-        );
+        let result =
+            serde_json::from_str::<PeerSpec>(r#"{"address":"198.18.1.2","asn":65002,"hold":3}"#);
         assert!(result.is_err());
     }
 }

@@ -156,9 +156,7 @@ pub fn pair_with(setup: &Setup, before_tern: impl FnOnce(&Host)) -> Pair {
                     .local_address(tern_v6)
                     .families(false, true),
             ))
-            .route(
-                RouteSpec::new(tern_v6_prefix()).community(TERN_COMMUNITY.0, TERN_COMMUNITY.1),
-            );
+            .route(RouteSpec::new(tern_v6_prefix()).community(TERN_COMMUNITY.0, TERN_COMMUNITY.1));
     }
     before_tern(&tern_host);
     let tern = TernSpeaker::start(&tern_host, tern_binary(), spec)
@@ -224,15 +222,28 @@ impl Pair {
             true => vec![],
             false => vec![self.tern_as],
         };
-        assert_eq!(route.next_hop, next_hop, "{:?}'s next hop for {prefix}: {route:?}", self.kind);
-        assert_eq!(route.as_path, expected_path, "{:?}'s AS path for {prefix}: {route:?}", self.kind);
+        assert_eq!(
+            route.next_hop, next_hop,
+            "{:?}'s next hop for {prefix}: {route:?}",
+            self.kind
+        );
+        assert_eq!(
+            route.as_path, expected_path,
+            "{:?}'s AS path for {prefix}: {route:?}",
+            self.kind
+        );
         assert!(
             route.communities.contains(&TERN_COMMUNITY),
             "{:?} lost the community on {prefix}: {route:?}",
             self.kind
         );
         if self.is_internal() && self.kind != PeerKind::ExaBgp {
-            assert_eq!(route.local_pref, Some(100), "{:?}'s LOCAL_PREF: {route:?}", self.kind);
+            assert_eq!(
+                route.local_pref,
+                Some(100),
+                "{:?}'s LOCAL_PREF: {route:?}",
+                self.kind
+            );
         }
     }
 
@@ -244,9 +255,19 @@ impl Pair {
             true => vec![],
             false => vec![self.peer_as],
         };
-        assert_eq!(route.next_hop, next_hop, "tern's next hop for {prefix}: {route:?}");
-        assert_eq!(route.as_path, expected_path, "tern's AS path for {prefix}: {route:?}");
-        assert_eq!(route.from, Some(next_hop), "tern learned {prefix} from: {route:?}");
+        assert_eq!(
+            route.next_hop, next_hop,
+            "tern's next hop for {prefix}: {route:?}"
+        );
+        assert_eq!(
+            route.as_path, expected_path,
+            "tern's AS path for {prefix}: {route:?}"
+        );
+        assert_eq!(
+            route.from,
+            Some(next_hop),
+            "tern learned {prefix} from: {route:?}"
+        );
         if self.is_internal() {
             assert_eq!(route.local_pref, Some(100), "tern's LOCAL_PREF: {route:?}");
         }

@@ -17,8 +17,7 @@ use crate::convert;
 /// A `shutdown` request is answered, then reported on `shutdown`.
 pub fn serve(path: &Path, speaker: Speaker, shutdown: mpsc::Sender<()>) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(path);
-    let listener =
-        UnixListener::bind(path).with_context(|| format!("bind {}", path.display()))?;
+    let listener = UnixListener::bind(path).with_context(|| format!("bind {}", path.display()))?;
     info!(socket = %path.display(), "control socket listening");
     tokio::spawn(async move {
         loop {

@@ -45,8 +45,8 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let text = std::fs::read_to_string(&args.config)
         .with_context(|| format!("read {}", args.config.display()))?;
-    let spec: SpeakerSpec = serde_json::from_str(&text)
-        .with_context(|| format!("parse {}", args.config.display()))?;
+    let spec: SpeakerSpec =
+        serde_json::from_str(&text).with_context(|| format!("parse {}", args.config.display()))?;
     let mut config = SpeakerConfig::new(spec.asn, spec.router_id);
     config.listen = spec.listen.clone();
     config.ipv4_next_hop = spec.ipv4_next_hop;
