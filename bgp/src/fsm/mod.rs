@@ -11,6 +11,14 @@
 //! - `connection`: one TCP connection from OpenSent to Established, hold and keepalive timers.
 //! - [`session`]: start/stop, connect retry, automatic restart with backoff, collisions (§6.8).
 //!
+//! Deliberate choices:
+//! - after an error the session waits (IdleHold: 1 s doubling to 32 s, jitter 75–100 %) before
+//!   it restarts by itself; the peer connecting to us meanwhile ends the wait (the RFC's Idle
+//!   would refuse it and leave the session down for the peer's whole connect-retry time);
+//! - ConnectRetry defaults to 5 s (RFC 4271 suggests 120 s), with the same jitter;
+//! - KEEPALIVEs go every hold/3 regardless of UPDATEs sent; the hold timer is re-armed lazily
+//!   (receiving a message moves a deadline, no timer output).
+//!
 //! Not implemented: DelayOpen, DampPeerOscillations beyond the idle-hold backoff, and the
 //! optional collision check in OpenSent.
 

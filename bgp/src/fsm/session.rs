@@ -231,10 +231,21 @@ impl Session {
         direction: Direction,
         out: &mut Vec<Output>,
     ) {
-        // Idle refuses all connections (RFC 4271 §8.2.2).
-        if !self.started || self.restart_pending {
+        // A stopped session refuses all connections (RFC 4271 §8.2.2, Idle).
+        if !self.started {
             out.push(Output::Close(id));
             return;
+        }
+        // While waiting to restart automatically, the peer calling us ends the wait: the
+        // idle-hold delay damps our own attempts, and refusing the peer would leave the
+        // session down for the peer's whole connect-retry time (BIRD: 120 s).
+        if self.restart_pending {
+            if direction == Direction::Outgoing {
+                out.push(Output::Close(id));
+                return;
+            }
+            self.restart_pending = false;
+            out.push(Output::StopTimer(Timer::IdleHold));
         }
         if direction == Direction::Outgoing {
             if !self.connecting {

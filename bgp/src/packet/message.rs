@@ -56,6 +56,34 @@ impl Open {
             })
             .unwrap_or(u32::from(self.my_as))
     }
+
+    /// True when the 4-octet AS capability is advertised. RFC 6793 §3.
+    pub fn supports_four_octet_as(&self) -> bool {
+        self.capabilities
+            .iter()
+            .any(|c| matches!(c, Capability::FourOctetAs(_)))
+    }
+
+    /// The (AFI, SAFI) pairs of the Multiprotocol capabilities. RFC 4760 §8.
+    pub fn multiprotocol_families(&self) -> impl Iterator<Item = (Afi, Safi)> + '_ {
+        self.capabilities.iter().filter_map(|c| match c {
+            Capability::MultiProtocol { afi, safi } => Some((*afi, *safi)),
+            _ => None,
+        })
+    }
+
+    /// The Graceful Restart capability, if advertised. RFC 4724 §3.
+    pub fn graceful_restart(&self) -> Option<&super::capability::GracefulRestart> {
+        self.capabilities.iter().find_map(|c| match c {
+            Capability::GracefulRestart(gr) => Some(gr),
+            _ => None,
+        })
+    }
+
+    /// True when this capability code is advertised (e.g. route refresh, 2).
+    pub fn has_capability(&self, code: u8) -> bool {
+        self.capabilities.iter().any(|c| c.code() == code)
+    }
 }
 
 /// NOTIFICATION. RFC 4271 §4.5.

@@ -58,6 +58,14 @@ impl CodecContext {
     pub const TWO_OCTET_AS: Self = Self {
         four_octet_as: false,
     };
+
+    /// The context of a session after the OPEN exchange: 4-octet AS numbers only when both
+    /// sides advertised the capability (RFC 6793 §3).
+    pub fn negotiate(local: &Open, remote: &Open) -> Self {
+        Self {
+            four_octet_as: local.supports_four_octet_as() && remote.supports_four_octet_as(),
+        }
+    }
 }
 
 impl Default for CodecContext {

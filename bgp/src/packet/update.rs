@@ -114,7 +114,8 @@ impl Update {
 
 use bytes::{BufMut, BytesMut};
 
-use super::attribute::{decode::decode_attributes, encode, type_code};
+use super::attribute::decode::{AttributeSource, decode_attributes};
+use super::attribute::{encode, type_code};
 use super::error::{ErrorReason, NotificationCode, header_subcode, update_subcode};
 use super::reader::Reader;
 use super::{CodecContext, Decode, Encode, HEADER_LEN, nlri};
@@ -161,7 +162,12 @@ impl Decode for Update {
         let withdrawn = nlri::decode_ipv4_prefixes(withdrawn_reader, "UPDATE withdrawn route")?;
         let nlri_offset = nlri_reader.offset();
         let nlri = nlri::decode_ipv4_prefixes(nlri_reader, "UPDATE NLRI")?;
-        let decoded = decode_attributes(attributes_data, attributes_offset, ctx)?;
+        let decoded = decode_attributes(
+            attributes_data,
+            attributes_offset,
+            ctx,
+            AttributeSource::Update,
+        )?;
 
         let mut update = Update {
             withdrawn,

@@ -395,3 +395,49 @@ pub fn sent_notification(out: &[Output]) -> Option<crate::packet::Notification> 
         _ => None,
     })
 }
+
+#[test]
+fn peer_connecting_during_the_restart_delay_is_accepted() {
+    let now = Instant::now();
+    let mut session = passive_session_with_connection();
+    let cease = crate::packet::Notification {
+        code: NotificationCode::Cease,
+        subcode: cease::ADMINISTRATIVE_SHUTDOWN,
+        data: bytes::Bytes::new(),
+    };
+    let out = session.handle(now, message(Message::Notification(cease)));
+    assert_eq!(session.state(), State::Idle);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::ArmTimer(crate::fsm::Timer::IdleHold, _)))
+    );
+    let again = ConnectionId(8);
+    let out = session.handle(
+        now,
+        Input::TcpConnected {
+            connection: again,
+            direction: Direction::Incoming,
+        },
+    );
+    assert_eq!(session.state(), State::OpenSent);
+    assert!(
+        out.iter()
+            .any(|o| matches!(o, Output::Send(c, Message::Open(_)) if *c == again))
+    );
+}
+
+#[test]
+fn stopped_session_refuses_the_peer() {
+    let now = Instant::now();
+    let mut session = passive_session_with_connection();
+    session.handle(now, Input::manual_stop());
+    let out = session.handle(
+        now,
+        Input::TcpConnected {
+            connection: ConnectionId(8),
+            direction: Direction::Incoming,
+        },
+    );
+    assert!(matches!(out[..], [Output::Close(ConnectionId(8))]));
+    assert_eq!(session.state(), State::Idle);
+}

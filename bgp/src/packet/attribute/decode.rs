@@ -20,8 +20,9 @@ use bytes::Bytes;
 
 use super::as_path::{self, AsPath};
 use super::community::{Community, ExtendedCommunity, LargeCommunity};
-use super::mp::{self, MpReach, MpUnreach};
+use super::mp::{self, MpReach, MpUnreach, NextHop};
 use super::{Aggregator, Origin, PathAttributes, RawAttribute, flags, type_code};
+use crate::packet::capability::{Afi, Safi};
 use crate::packet::error::{
     DecodeError, ErrorAction, ErrorReason, NotificationCode, update_subcode,
 };
@@ -131,11 +132,20 @@ fn next_attribute<'a>(r: &mut Reader<'a>) -> Result<Framed<'a>, DecodeError> {
     })
 }
 
+/// Where an attribute list comes from: an UPDATE, or an MRT TABLE_DUMP_V2 RIB entry whose
+/// MP_REACH_NLRI holds only the next hop length and next hop (RFC 6396 §4.3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttributeSource {
+    Update,
+    MrtRibEntry,
+}
+
 /// Decode the path attribute list (`data`, starting at `offset` in the message).
 pub(crate) fn decode_attributes(
     data: &[u8],
     offset: usize,
     ctx: &CodecContext,
+    source: AttributeSource,
 ) -> Result<DecodedAttributes, DecodeError> {
     let mut out = DecodedAttributes::default();
     let mut seen = [false; 256];
@@ -195,13 +205,19 @@ pub(crate) fn decode_attributes(
                 continue;
             }
         }
-        let result = decode_known(
-            &attribute,
-            ctx,
-            &mut out,
-            &mut as4_path,
-            &mut as4_aggregator,
-        );
+        let rib_next_hop =
+            source == AttributeSource::MrtRibEntry && code == type_code::MP_REACH_NLRI;
+        let result = if rib_next_hop {
+            decode_rib_next_hop(&attribute, &mut out)
+        } else {
+            decode_known(
+                &attribute,
+                ctx,
+                &mut out,
+                &mut as4_path,
+                &mut as4_aggregator,
+            )
+        };
         if let Err(error) = result {
             if error.is_session_reset() {
                 return Err(error);
@@ -415,6 +431,49 @@ fn decode_mp(attribute: &Framed<'_>, out: &mut DecodedAttributes) -> Result<(), 
     } else {
         out.mp_unreach = Some(mp::decode_mp_unreach(r)?);
     }
+    Ok(())
+}
+
+/// MP_REACH_NLRI in a TABLE_DUMP_V2 RIB entry: next hop length and next hop only (RFC 6396
+/// §4.3.4). Some writers store the full form; that is accepted too.
+fn decode_rib_next_hop(
+    attribute: &Framed<'_>,
+    out: &mut DecodedAttributes,
+) -> Result<(), DecodeError> {
+    let value = attribute.value.peek_rest();
+    let abbreviated = value
+        .first()
+        .is_some_and(|len| usize::from(*len) + 1 == value.len());
+    if !abbreviated {
+        return decode_mp(attribute, out);
+    }
+    let mut r = value_reader(attribute, ErrorAction::TreatAsWithdraw);
+    let name = "MP_REACH_NLRI next hop";
+    let len = r.u8(name)?;
+    let (afi, next_hop) = match len {
+        4 => (Afi::Ipv4, NextHop::Ipv4(r.ipv4(name)?)),
+        16 => (
+            Afi::Ipv6,
+            NextHop::Ipv6 {
+                global: r.ipv6(name)?,
+                link_local: None,
+            },
+        ),
+        32 => (
+            Afi::Ipv6,
+            NextHop::Ipv6 {
+                global: r.ipv6(name)?,
+                link_local: Some(r.ipv6(name)?),
+            },
+        ),
+        other => return Err(r.error(name, ErrorReason::BadLength(usize::from(other)))),
+    };
+    out.mp_reach = Some(MpReach {
+        afi,
+        safi: Safi::Unicast,
+        next_hop,
+        nlri: Vec::new(),
+    });
     Ok(())
 }
 

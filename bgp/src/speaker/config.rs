@@ -1,0 +1,136 @@
+//! Configuration of the speaker and of each peer.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::fsm::config::{DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
+use crate::packet::{Afi, Safi};
+
+/// The well-known BGP port. RFC 4271 §8.2.1.
+pub const BGP_PORT: u16 = 179;
+
+/// The speaker as a whole.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpeakerConfig {
+    /// Our AS number (4 octets).
+    pub asn: u32,
+    /// Our BGP identifier. RFC 4271 §4.2, RFC 6286.
+    pub router_id: Ipv4Addr,
+    /// Where to accept connections, e.g. `0.0.0.0:179` and `[::]:179` (IPv6 listeners are
+    /// IPv6-only, so list both for dual stack). Empty: do not listen; only connect out.
+    pub listen: Vec<SocketAddr>,
+    /// IPv4 next hop to announce on sessions whose transport is IPv6 (the local address is
+    /// used on IPv4 sessions). Without it, IPv4 routes are not sent over IPv6 sessions.
+    pub ipv4_next_hop: Option<Ipv4Addr>,
+    /// IPv6 next hop to announce on sessions whose transport is IPv4. Without it, IPv6 routes
+    /// are not sent over IPv4 sessions.
+    pub ipv6_next_hop: Option<Ipv6Addr>,
+}
+
+impl SpeakerConfig {
+    /// A speaker listening on `0.0.0.0:179` and `[::]:179`.
+    pub fn new(asn: u32, router_id: Ipv4Addr) -> Self {
+        Self {
+            asn,
+            router_id,
+            listen: vec![
+                SocketAddr::new(Ipv4Addr::UNSPECIFIED.into(), BGP_PORT),
+                SocketAddr::new(Ipv6Addr::UNSPECIFIED.into(), BGP_PORT),
+            ],
+            ipv4_next_hop: None,
+            ipv6_next_hop: None,
+        }
+    }
+}
+
+/// Address families a session carries (Multiprotocol capability, RFC 4760).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Families {
+    /// IPv4 unicast (classic NLRI).
+    pub ipv4: bool,
+    /// IPv6 unicast (MP_REACH_NLRI / MP_UNREACH_NLRI).
+    pub ipv6: bool,
+}
+
+impl Default for Families {
+    fn default() -> Self {
+        Self {
+            ipv4: true,
+            ipv6: true,
+        }
+    }
+}
+
+impl Families {
+    /// As (AFI, SAFI) pairs.
+    pub fn to_vec(self) -> Vec<(Afi, Safi)> {
+        let mut families = Vec::new();
+        if self.ipv4 {
+            families.push((Afi::Ipv4, Safi::Unicast));
+        }
+        if self.ipv6 {
+            families.push((Afi::Ipv6, Safi::Unicast));
+        }
+        families
+    }
+}
+
+/// One peer (neighbor). Field names follow Calico's BGPPeer where it has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// The peer's address (`peerIP`); incoming connections are matched on it.
+    pub address: IpAddr,
+    /// The peer's AS (`asNumber`). Equal to ours: iBGP; else eBGP.
+    pub asn: u32,
+    /// The peer's TCP port (default 179).
+    pub port: u16,
+    /// Source address for our connections (`sourceAddress`); also our next hop on this
+    /// session. `None`: chosen by the kernel.
+    pub local_address: Option<IpAddr>,
+    /// Never connect; wait for the peer to connect.
+    pub passive: bool,
+    /// TCP-MD5 password (RFC 2385; `password.secretKeyRef`), at most 80 bytes.
+    pub password: Option<String>,
+    /// GTSM (RFC 5082; `ttlSecurity`): the peer is at most this many hops away; we send with
+    /// TTL 255 and drop packets below 256 - hops.
+    pub ttl_security: Option<u8>,
+    /// TTL to send with when GTSM is off (eBGP multihop). `None`: 1 for eBGP (directly
+    /// connected, like routers by default), the system default (64) for iBGP.
+    pub ttl: Option<u8>,
+    /// Hold time we propose, seconds: 0 or at least 3 (default 90). The session uses the
+    /// smaller of both sides' values; keepalives go every third of it.
+    pub hold_time: u16,
+    /// Time between connection attempts (default 5 s).
+    pub connect_retry: Duration,
+    /// Families offered.
+    pub families: Families,
+    /// Keep the received next hop when passing learned routes to this (external) peer
+    /// (`keepOriginalNextHop`).
+    pub keep_original_next_hop: bool,
+}
+
+impl PeerConfig {
+    /// A peer with defaults: port 179, active, no password, no GTSM, hold time 90 s, connect
+    /// retry 5 s, IPv4 and IPv6 unicast.
+    pub fn new(address: IpAddr, asn: u32) -> Self {
+        Self {
+            address,
+            asn,
+            port: BGP_PORT,
+            local_address: None,
+            passive: false,
+            password: None,
+            ttl_security: None,
+            ttl: None,
+            hold_time: DEFAULT_HOLD_TIME,
+            connect_retry: DEFAULT_CONNECT_RETRY,
+            families: Families::default(),
+            keep_original_next_hop: false,
+        }
+    }
+
+    /// The peer's socket address.
+    pub fn socket_address(&self) -> SocketAddr {
+        SocketAddr::new(self.address, self.port)
+    }
+}

@@ -1,0 +1,188 @@
+//! The [`Speaker`] API: what the agent and the interop tests use.
+//!
+//! ```no_run
+//! # async fn example() -> Result<(), bgp::SpeakerError> {
+//! use bgp::{PeerConfig, Speaker, SpeakerConfig};
+//! use bgp::packet::PathAttributes;
+//!
+//! let mut config = SpeakerConfig::new(64512, "198.18.0.11".parse().unwrap());
+//! config.listen = vec!["198.18.0.11:179".parse().unwrap()];
+//! let speaker = Speaker::start(config).await?;
+//! speaker.add_peer(PeerConfig::new("198.18.0.1".parse().unwrap(), 64512)).await?;
+//! speaker.originate("198.19.0.0/24".parse().unwrap(), PathAttributes::default()).await?;
+//! let mut changes = speaker.subscribe();
+//! while let Ok(change) = changes.recv().await {
+//!     println!("{} -> {:?}", change.prefix, change.best.map(|r| r.path.next_hop));
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! The handle is cheap to clone and `Send + Sync`; every call goes to the speaker's core
+//! task. Dropping every handle (or [`Speaker::shutdown`]) stops all sessions with NOTIFICATION
+//! Cease / Administrative Shutdown.
+
+pub mod config;
+pub mod error;
+pub mod status;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use ipnetwork::IpNetwork;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use crate::driver::core::{Command, Core, Inbox};
+use crate::driver::{listener, socket};
+use crate::packet::PathAttributes;
+use crate::rib::Route;
+
+pub use config::{BGP_PORT, Families, PeerConfig, SpeakerConfig};
+pub use error::SpeakerError;
+pub use status::{MessageCounters, MessageCounts, PeerStatus, RouteChange};
+
+/// How many best-route changes a subscriber may fall behind before it sees
+/// [`broadcast::error::RecvError::Lagged`] (then re-read [`Speaker::loc_rib`]).
+pub const ROUTE_CHANGE_CAPACITY: usize = 65_536;
+
+/// A running BGP speaker: its sessions, its Loc-RIB, its listeners.
+#[derive(Debug, Clone)]
+pub struct Speaker {
+    commands: mpsc::Sender<Command>,
+    routes: broadcast::Sender<RouteChange>,
+    listen: Arc<Vec<SocketAddr>>,
+    asn: u32,
+    router_id: Ipv4Addr,
+}
+
+impl Speaker {
+    /// Open the listeners and start the speaker's tasks. Must run inside a tokio runtime.
+    pub async fn start(config: SpeakerConfig) -> Result<Speaker, SpeakerError> {
+        let mut listeners = Vec::new();
+        let mut bound = Vec::new();
+        for &address in &config.listen {
+            let listener = socket::listen(address)
+                .map_err(|source| SpeakerError::Listen { address, source })?;
+            bound.push(listener.local_addr().unwrap_or(address));
+            listeners.push(Arc::new(listener));
+        }
+        let (commands, command_inbox) = mpsc::channel(256);
+        let (events, event_inbox) = mpsc::channel(1024);
+        let (accepted, accepted_inbox) = mpsc::channel(64);
+        let (routes, _) = broadcast::channel(ROUTE_CHANGE_CAPACITY);
+        let listener_tasks = listeners
+            .iter()
+            .map(|listener| listener::spawn(listener.clone(), accepted.clone()))
+            .collect();
+        let core = Core::new(
+            config.clone(),
+            listeners,
+            listener_tasks,
+            routes.clone(),
+            events,
+        );
+        tokio::spawn(core.run(Inbox {
+            commands: command_inbox,
+            events: event_inbox,
+            accepted: accepted_inbox,
+        }));
+        Ok(Speaker {
+            commands,
+            routes,
+            listen: Arc::new(bound),
+            asn: config.asn,
+            router_id: config.router_id,
+        })
+    }
+
+    /// The addresses actually listened on (a configured port 0 shows the chosen port).
+    pub fn listen_addresses(&self) -> &[SocketAddr] {
+        &self.listen
+    }
+
+    pub fn asn(&self) -> u32 {
+        self.asn
+    }
+
+    pub fn router_id(&self) -> Ipv4Addr {
+        self.router_id
+    }
+
+    /// Configure a peer and start its session. Fails if the address is configured already,
+    /// the hold time is 1 or 2, or the kernel refuses the TCP-MD5 key.
+    pub async fn add_peer(&self, peer: PeerConfig) -> Result<(), SpeakerError> {
+        self.request(|reply| Command::AddPeer(peer, reply)).await?
+    }
+
+    /// Change a peer. A change restarts the session (Cease / Other Configuration Change).
+    pub async fn update_peer(&self, peer: PeerConfig) -> Result<(), SpeakerError> {
+        self.request(|reply| Command::UpdatePeer(peer, reply))
+            .await?
+    }
+
+    /// Stop a peer's session (Cease / Peer De-configured) and forget its routes.
+    pub async fn remove_peer(&self, address: IpAddr) -> Result<(), SpeakerError> {
+        self.request(|reply| Command::RemovePeer(address, reply))
+            .await?
+    }
+
+    /// Announce `prefix` from this speaker (replacing an earlier origination of it). ORIGIN
+    /// defaults to IGP; NEXT_HOP is always this speaker; AS_PATH, LOCAL_PREF and the rest are
+    /// taken from `attributes` and adjusted per peer (see [`crate::rib::export`]).
+    pub async fn originate(
+        &self,
+        prefix: IpNetwork,
+        attributes: PathAttributes,
+    ) -> Result<(), SpeakerError> {
+        self.request(|reply| Command::Originate(prefix, attributes, reply))
+            .await
+    }
+
+    /// Stop announcing `prefix`.
+    pub async fn withdraw(&self, prefix: IpNetwork) -> Result<(), SpeakerError> {
+        self.request(|reply| Command::Withdraw(prefix, reply)).await
+    }
+
+    /// Best-route changes from now on. Read [`Speaker::loc_rib`] after subscribing for the
+    /// current table.
+    pub fn subscribe(&self) -> broadcast::Receiver<RouteChange> {
+        self.routes.subscribe()
+    }
+
+    /// Every peer's status, ordered by address.
+    pub async fn peers(&self) -> Result<Vec<PeerStatus>, SpeakerError> {
+        self.request(Command::Peers).await
+    }
+
+    /// One peer's status.
+    pub async fn peer(&self, address: IpAddr) -> Result<Option<PeerStatus>, SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        Ok(self
+            .peers()
+            .await?
+            .into_iter()
+            .find(|status| status.address == address))
+    }
+
+    /// The Loc-RIB: every path, best flagged, in prefix order.
+    pub async fn loc_rib(&self) -> Result<Vec<Route>, SpeakerError> {
+        self.request(Command::LocRib).await
+    }
+
+    /// Stop every session (Cease / Administrative Shutdown), close the listeners and wait
+    /// (at most a few seconds) for the NOTIFICATIONs to leave.
+    pub async fn shutdown(&self) -> Result<(), SpeakerError> {
+        self.request(Command::Shutdown).await
+    }
+
+    async fn request<T>(
+        &self,
+        command: impl FnOnce(oneshot::Sender<T>) -> Command,
+    ) -> Result<T, SpeakerError> {
+        let (reply, answer) = oneshot::channel();
+        self.commands
+            .send(command(reply))
+            .await
+            .map_err(|_| SpeakerError::ShutDown)?;
+        answer.await.map_err(|_| SpeakerError::ShutDown)
+    }
+}

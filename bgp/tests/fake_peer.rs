@@ -1,0 +1,242 @@
+//! A speaker against a scripted peer over a plain TcpStream: hold timer expiry withdraws what
+//! the peer announced; unknown peers are turned away; GTSM drops packets with a low TTL.
+
+mod speaker_support;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use bgp::packet::{
+    AsPath, Capability, CodecContext, Message, NotificationCode, Open, Origin, PathAttributes,
+    Update, frame_len,
+};
+use bgp::{PeerConfig, Speaker, State};
+use bytes::BytesMut;
+use speaker_support::{speaker, state, wait_for};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpSocket, TcpStream};
+
+/// A hand-driven BGP peer.
+struct FakePeer {
+    stream: TcpStream,
+    buffer: BytesMut,
+}
+
+impl FakePeer {
+    /// Connect from `from`; with `ttl`, send with that TTL and (like a GTSM router) drop
+    /// packets that arrive with less than 255.
+    async fn connect(from: Ipv4Addr, to: SocketAddr, ttl: Option<u32>) -> std::io::Result<Self> {
+        let socket = TcpSocket::new_v4()?;
+        if let Some(ttl) = ttl {
+            socket2::SockRef::from(&socket).set_ttl(ttl)?;
+            bgp::driver::ttl::set_min_ttl(&socket, &to, 255)?;
+        }
+        socket.bind(SocketAddr::new(IpAddr::V4(from), 0))?;
+        let stream = socket.connect(to).await?;
+        Ok(Self {
+            stream,
+            buffer: BytesMut::new(),
+        })
+    }
+
+    async fn send(&mut self, message: Message) {
+        let mut bytes = BytesMut::new();
+        message
+            .encode(&CodecContext::FOUR_OCTET_AS, &mut bytes)
+            .unwrap();
+        self.stream.write_all(&bytes).await.unwrap();
+    }
+
+    /// The next message, or `None` at end of stream.
+    async fn receive(&mut self) -> Option<Message> {
+        loop {
+            if let Ok(Some(len)) = frame_len(&self.buffer)
+                && self.buffer.len() >= len
+            {
+                let frame = self.buffer.split_to(len);
+                return Some(Message::decode(&frame, &CodecContext::FOUR_OCTET_AS).unwrap());
+            }
+            match self.stream.read_buf(&mut self.buffer).await {
+                Ok(0) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+    }
+
+    /// OPEN from AS 65009 with `hold_time`, then the KEEPALIVE that confirms ours.
+    async fn establish(&mut self, hold_time: u16) {
+        self.send(Message::Open(Open {
+            version: 4,
+            my_as: 65009,
+            hold_time,
+            bgp_identifier: Ipv4Addr::new(10, 9, 9, 9),
+            capabilities: vec![Capability::FourOctetAs(65009)],
+        }))
+        .await;
+        assert!(matches!(self.receive().await, Some(Message::Open(_))));
+        assert!(matches!(self.receive().await, Some(Message::Keepalive)));
+        self.send(Message::Keepalive).await;
+    }
+}
+
+async fn listening_speaker(address: Ipv4Addr, peer: Ipv4Addr) -> Speaker {
+    let speaker = speaker(65001, address).await;
+    let mut config = PeerConfig::new(IpAddr::V4(peer), 65009);
+    config.passive = true;
+    config.hold_time = 3;
+    speaker.add_peer(config).await.unwrap();
+    speaker
+}
+
+#[tokio::test]
+async fn hold_timer_expiry_withdraws_learned_routes() {
+    let address = Ipv4Addr::new(127, 0, 0, 31);
+    let peer = Ipv4Addr::new(127, 0, 0, 32);
+    let speaker = listening_speaker(address, peer).await;
+    let mut fake = FakePeer::connect(peer, speaker.listen_addresses()[0], None)
+        .await
+        .unwrap();
+    fake.establish(3).await;
+    let prefix: ipnetwork::Ipv4Network = "198.51.100.0/24".parse().unwrap();
+    fake.send(Message::Update(Update {
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence(vec![65009])),
+            next_hop: Some(peer),
+            ..PathAttributes::default()
+        },
+        nlri: vec![prefix],
+        ..Update::default()
+    }))
+    .await;
+    wait_for("the route is learned", Duration::from_secs(5), || async {
+        speaker
+            .loc_rib()
+            .await
+            .unwrap()
+            .iter()
+            .any(|r| r.prefix == ipnetwork::IpNetwork::V4(prefix))
+    })
+    .await;
+    assert_eq!(state(&speaker, peer).await, Some(State::Established));
+
+    // Now say nothing more. Within the 3 s hold time plus margin the speaker gives up.
+    let notification = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match fake.receive().await {
+                Some(Message::Notification(n)) => return Some(n),
+                Some(_) => continue,
+                None => return None,
+            }
+        }
+    })
+    .await
+    .expect("the speaker reacts within the hold time")
+    .expect("a NOTIFICATION before the close");
+    assert_eq!(notification.code, NotificationCode::HoldTimerExpired);
+    wait_for("the route is withdrawn", Duration::from_secs(5), || async {
+        speaker.loc_rib().await.unwrap().is_empty()
+    })
+    .await;
+    let status = speaker.peer(IpAddr::V4(peer)).await.unwrap().unwrap();
+    assert_eq!(
+        status.last_error.as_deref(),
+        Some("sent NOTIFICATION Hold Timer Expired (4/0)")
+    );
+    speaker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn connections_from_unknown_addresses_are_closed() {
+    let address = Ipv4Addr::new(127, 0, 0, 33);
+    let speaker = listening_speaker(address, Ipv4Addr::new(127, 0, 0, 34)).await;
+    let mut stranger = FakePeer::connect(
+        Ipv4Addr::new(127, 0, 0, 35),
+        speaker.listen_addresses()[0],
+        None,
+    )
+    .await
+    .unwrap();
+    let received = tokio::time::timeout(Duration::from_secs(5), stranger.receive())
+        .await
+        .expect("closed promptly");
+    assert_eq!(received, None, "closed without an OPEN");
+    speaker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn wrong_peer_as_is_refused_with_bad_peer_as() {
+    let address = Ipv4Addr::new(127, 0, 0, 36);
+    let peer = Ipv4Addr::new(127, 0, 0, 37);
+    let speaker = listening_speaker(address, peer).await;
+    let mut fake = FakePeer::connect(peer, speaker.listen_addresses()[0], None)
+        .await
+        .unwrap();
+    fake.send(Message::Open(Open {
+        version: 4,
+        my_as: 65010,
+        hold_time: 90,
+        bgp_identifier: Ipv4Addr::new(10, 9, 9, 9),
+        capabilities: vec![Capability::FourOctetAs(65010)],
+    }))
+    .await;
+    let mut notification = None;
+    while let Ok(Some(message)) = tokio::time::timeout(Duration::from_secs(5), fake.receive()).await
+    {
+        if let Message::Notification(n) = message {
+            notification = Some(n);
+            break;
+        }
+    }
+    let notification = notification.expect("a NOTIFICATION");
+    assert_eq!(
+        (notification.code, notification.subcode),
+        (NotificationCode::OpenMessage, 2)
+    );
+    speaker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn gtsm_accepts_ttl_255_and_drops_lower_ttl() {
+    let address = Ipv4Addr::new(127, 0, 0, 38);
+    let peer = Ipv4Addr::new(127, 0, 0, 39);
+    let speaker = speaker(65001, address).await;
+    let mut config = PeerConfig::new(IpAddr::V4(peer), 65009);
+    config.passive = true;
+    config.ttl_security = Some(1);
+    speaker.add_peer(config).await.unwrap();
+    let listen = speaker.listen_addresses()[0];
+
+    // TTL 64: the listener's IP_MINTTL 255 drops the SYN, so the connection never completes
+    // (or, if it did, nothing is answered).
+    let low = tokio::time::timeout(Duration::from_secs(2), async {
+        let mut fake = FakePeer::connect(peer, listen, Some(64)).await.ok()?;
+        fake.establish_quietly().await
+    })
+    .await;
+    assert!(!matches!(low, Ok(Some(_))), "a low-TTL peer got an answer");
+
+    // TTL 255: accepted.
+    let mut fake = FakePeer::connect(peer, listen, Some(255)).await.unwrap();
+    fake.establish(90).await;
+    wait_for("Established", Duration::from_secs(5), || async {
+        state(&speaker, peer).await == Some(State::Established)
+    })
+    .await;
+    speaker.shutdown().await.unwrap();
+}
+
+impl FakePeer {
+    /// Send an OPEN and return the first message answered, if any.
+    async fn establish_quietly(&mut self) -> Option<Message> {
+        self.send(Message::Open(Open {
+            version: 4,
+            my_as: 65009,
+            hold_time: 90,
+            bgp_identifier: Ipv4Addr::new(10, 9, 9, 9),
+            capabilities: vec![Capability::FourOctetAs(65009)],
+        }))
+        .await;
+        self.receive().await
+    }
+}

@@ -1,0 +1,190 @@
+//! Two speakers on loopback: sessions, prefixes both ways in both families, withdrawals,
+//! session loss.
+
+mod speaker_support;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::Duration;
+
+use bgp::packet::PathAttributes;
+use bgp::{Route, RouteSource, Speaker, State};
+use speaker_support::{peer_of, speaker, wait_established, wait_for};
+use ipnetwork::IpNetwork;
+
+const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
+const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 12);
+
+fn net(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+
+async fn route(speaker: &Speaker, prefix: &str) -> Option<Route> {
+    let prefix = net(prefix);
+    speaker
+        .loc_rib()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.prefix == prefix && r.best)
+}
+
+async fn pair(a_addr: Ipv4Addr, b_addr: Ipv4Addr) -> (Speaker, Speaker) {
+    let a = speaker(65001, a_addr).await;
+    let b = speaker(65002, b_addr).await;
+    a.add_peer(peer_of(&b, a_addr)).await.unwrap();
+    b.add_peer(peer_of(&a, b_addr)).await.unwrap();
+    wait_established(&a, b_addr).await;
+    wait_established(&b, a_addr).await;
+    (a, b)
+}
+
+#[tokio::test]
+async fn two_speakers_exchange_ipv4_and_ipv6_prefixes_both_ways() {
+    let (a, b) = pair(A, B).await;
+    a.originate(net("198.19.1.0/24"), PathAttributes::default())
+        .await
+        .unwrap();
+    a.originate(net("2001:db8:1::/48"), PathAttributes::default())
+        .await
+        .unwrap();
+    b.originate(net("198.19.2.0/24"), PathAttributes::default())
+        .await
+        .unwrap();
+    b.originate(net("2001:db8:2::/48"), PathAttributes::default())
+        .await
+        .unwrap();
+
+    wait_for("B learns A's prefixes", Duration::from_secs(10), || async {
+        route(&b, "198.19.1.0/24").await.is_some() && route(&b, "2001:db8:1::/48").await.is_some()
+    })
+    .await;
+    wait_for("A learns B's prefixes", Duration::from_secs(10), || async {
+        route(&a, "198.19.2.0/24").await.is_some() && route(&a, "2001:db8:2::/48").await.is_some()
+    })
+    .await;
+
+    let v4 = route(&b, "198.19.1.0/24").await.unwrap();
+    assert_eq!(v4.path.next_hop, Some(IpAddr::V4(A)));
+    assert_eq!(v4.as_path(), vec![65001]);
+    assert!(
+        matches!(v4.path.source, RouteSource::Peer { address, .. } if address == IpAddr::V4(A))
+    );
+    let v6 = route(&b, "2001:db8:1::/48").await.unwrap();
+    assert_eq!(v6.path.next_hop, Some("2001:db8::11".parse().unwrap()));
+    assert_eq!(v6.as_path(), vec![65001]);
+
+    let status = b.peer(IpAddr::V4(A)).await.unwrap().unwrap();
+    assert_eq!(status.state, State::Established);
+    assert_eq!(status.prefixes_received, 2);
+    assert_eq!(status.prefixes_advertised, 2);
+    assert!(status.messages.received.update >= 2);
+    assert_eq!(status.state.to_string(), "Established");
+
+    // A's own routes are not sent back to A.
+    let own = route(&a, "198.19.1.0/24").await.unwrap();
+    assert_eq!(own.path.source, RouteSource::Local);
+
+    a.withdraw(net("198.19.1.0/24")).await.unwrap();
+    a.withdraw(net("2001:db8:1::/48")).await.unwrap();
+    wait_for(
+        "B drops A's withdrawn prefixes",
+        Duration::from_secs(10),
+        || async {
+            route(&b, "198.19.1.0/24").await.is_none()
+                && route(&b, "2001:db8:1::/48").await.is_none()
+        },
+    )
+    .await;
+    assert!(
+        route(&a, "198.19.2.0/24").await.is_some(),
+        "B's routes stay"
+    );
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn session_down_removes_learned_routes_and_reports_why() {
+    let a_addr = Ipv4Addr::new(127, 0, 0, 13);
+    let b_addr = Ipv4Addr::new(127, 0, 0, 14);
+    let (a, b) = pair(a_addr, b_addr).await;
+    a.originate(net("198.19.3.0/24"), PathAttributes::default())
+        .await
+        .unwrap();
+    wait_for("B learns the prefix", Duration::from_secs(10), || async {
+        route(&b, "198.19.3.0/24").await.is_some()
+    })
+    .await;
+    let mut changes = b.subscribe();
+    a.shutdown().await.unwrap();
+    wait_for("B forgets the prefix", Duration::from_secs(10), || async {
+        route(&b, "198.19.3.0/24").await.is_none()
+    })
+    .await;
+    let change = tokio::time::timeout(Duration::from_secs(5), changes.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(change.prefix, net("198.19.3.0/24"));
+    assert_eq!(change.best, None);
+    let status = b.peer(IpAddr::V4(a_addr)).await.unwrap().unwrap();
+    assert_ne!(status.state, State::Established);
+    assert_eq!(
+        status.last_error.as_deref(),
+        Some("received NOTIFICATION Cease/Administrative Shutdown (6/2)")
+    );
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn subscribers_see_best_route_changes() {
+    let a_addr = Ipv4Addr::new(127, 0, 0, 15);
+    let b_addr = Ipv4Addr::new(127, 0, 0, 16);
+    let (a, b) = pair(a_addr, b_addr).await;
+    let mut changes = b.subscribe();
+    a.originate(net("198.19.4.0/24"), PathAttributes::default())
+        .await
+        .unwrap();
+    let change = tokio::time::timeout(Duration::from_secs(10), changes.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(change.prefix, net("198.19.4.0/24"));
+    let best = change.best.unwrap();
+    assert_eq!(best.path.next_hop, Some(IpAddr::V4(a_addr)));
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn removing_a_peer_closes_the_session_and_forgets_its_routes() {
+    let a_addr = Ipv4Addr::new(127, 0, 0, 17);
+    let b_addr = Ipv4Addr::new(127, 0, 0, 18);
+    let (a, b) = pair(a_addr, b_addr).await;
+    a.originate(net("198.19.5.0/24"), PathAttributes::default())
+        .await
+        .unwrap();
+    wait_for("B learns the prefix", Duration::from_secs(10), || async {
+        route(&b, "198.19.5.0/24").await.is_some()
+    })
+    .await;
+    b.remove_peer(IpAddr::V4(a_addr)).await.unwrap();
+    assert!(route(&b, "198.19.5.0/24").await.is_none());
+    assert!(b.peers().await.unwrap().is_empty());
+    wait_for(
+        "A sees the session end",
+        Duration::from_secs(10),
+        || async {
+            a.peer(IpAddr::V4(b_addr))
+                .await
+                .unwrap()
+                .unwrap()
+                .last_error
+                .as_deref()
+                == Some("received NOTIFICATION Cease/Peer De-configured (6/3)")
+        },
+    )
+    .await;
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
