@@ -17,7 +17,13 @@ pub struct CleanupReport {
     pub namespaces: Vec<String>,
     /// Process ids killed.
     pub processes: Vec<u32>,
+    /// Temp dirs removed.
+    pub dirs: Vec<std::path::PathBuf>,
 }
+
+/// A host dir containing this file was kept on purpose (its test panicked) and is never
+/// removed by cleanup.
+pub const KEPT_MARKER: &str = "KEPT-FOR-INSPECTION";
 
 static ONCE: Once = Once::new();
 
@@ -27,8 +33,10 @@ pub fn ensure_clean_start() {
         let report = cleanup_stale();
         if !report.namespaces.is_empty() || !report.processes.is_empty() {
             eprintln!(
-                "tern harness: removed stale namespaces {:?} and processes {:?}",
-                report.namespaces, report.processes
+                "tern harness: removed stale namespaces {:?}, processes {:?}, {} dirs",
+                report.namespaces,
+                report.processes,
+                report.dirs.len()
             );
         }
     });
@@ -57,7 +65,33 @@ pub fn cleanup_stale() -> CleanupReport {
             report.namespaces.push(name);
         }
     }
+    report.dirs = remove_stale_dirs();
     report
+}
+
+/// Removes `<tmp>/tern-<pid>-*` host dirs of dead processes, except kept ones.
+fn remove_stale_dirs() -> Vec<std::path::PathBuf> {
+    let temp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&temp) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.filter_map(|entry| entry.ok()) {
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        let Some(owner) = owner_pid(&name) else {
+            continue;
+        };
+        let path = entry.path();
+        if pid_alive(owner) || !path.is_dir() || path.join(KEPT_MARKER).exists() {
+            continue;
+        }
+        if std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed
 }
 
 /// Names of all harness-looking namespaces (`tern-*`) currently present.

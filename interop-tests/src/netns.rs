@@ -260,6 +260,10 @@ impl Drop for HostInner {
             && let Some(dir) = self.dir.take()
         {
             let kept = dir.keep();
+            let _ = std::fs::write(
+                kept.join(cleanup::KEPT_MARKER),
+                "kept because a test panicked; delete by hand\n",
+            );
             let logs = self
                 .logs
                 .lock()

@@ -189,3 +189,22 @@ fn stale_namespaces_and_daemons_of_dead_runs_are_removed() {
     let status = daemon.wait().expect("reap");
     assert!(!status.success(), "daemon was killed: {status}");
 }
+
+#[test]
+fn neighbor_table_limits_are_only_raised() {
+    interop_tests::raise_neighbor_table_limits(1024, 2048, 4096).expect("raise");
+    let read = |name: &str| -> u32 {
+        std::fs::read_to_string(format!("/proc/sys/net/ipv4/neigh/default/{name}"))
+            .expect("read")
+            .trim()
+            .parse()
+            .expect("number")
+    };
+    assert!(read("gc_thresh1") >= 1024);
+    assert!(read("gc_thresh2") >= 2048);
+    let before = read("gc_thresh3");
+    assert!(before >= 4096);
+    // Asking for less never lowers.
+    interop_tests::raise_neighbor_table_limits(1, 1, 1).expect("no-op");
+    assert_eq!(read("gc_thresh3"), before);
+}

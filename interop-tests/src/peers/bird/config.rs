@@ -75,6 +75,9 @@ fn bgp_protocol(config: &PeerConfig, index: usize, neighbor: &Neighbor) -> Strin
     if neighbor.passive {
         let _ = writeln!(out, "  passive on;");
     }
+    // Tests want fast reconnection (defaults: 120 s retry, 60-300 s after an error).
+    let _ = writeln!(out, "  connect retry time 2;");
+    let _ = writeln!(out, "  error wait time 1, 4;");
     if let Some(password) = &neighbor.md5_password {
         let _ = writeln!(out, "  password \"{password}\";");
     }

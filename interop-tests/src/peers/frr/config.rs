@@ -126,6 +126,8 @@ fn neighbor_lines(neighbor: &Neighbor) -> String {
     if neighbor.passive {
         let _ = writeln!(out, " neighbor {address} passive");
     }
+    // Tests want fast reconnection (default connect retry: 120 s).
+    let _ = writeln!(out, " neighbor {address} timers connect 2");
     if let Some(password) = &neighbor.md5_password {
         let _ = writeln!(out, " neighbor {address} password {password}");
     }

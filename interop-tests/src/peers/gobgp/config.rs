@@ -1,7 +1,10 @@
 //! Renders a [`PeerConfig`] as a GoBGP TOML configuration (`gobgpd -t toml`).
 //!
 //! GoBGP has no static routes in its file: originated routes are added through the API after
-//! start (`gobgp global rib add`). next-hop-self is an export policy (`set-next-hop = "self"`).
+//! start (`gobgp global rib add`). next-hop-self is a *global* export policy
+//! (`set-next-hop = "self"`) matching a neighbor set: GoBGP applies per-neighbor
+//! `apply-policy` only to route-server clients, so a neighbor-level export policy is silently
+//! ignored.
 //! GoBGP cannot suppress the 4-octet AS capability (no such knob in 3.10).
 
 use std::fmt::Write;
@@ -11,6 +14,9 @@ use crate::peers::config::{Neighbor, PeerConfig, Ttl};
 /// Name of the export policy that sets next-hop-self.
 pub const NEXT_HOP_SELF_POLICY: &str = "tern-next-hop-self";
 
+/// Name of the neighbor set the next-hop-self policy applies to.
+pub const NEXT_HOP_SELF_NEIGHBORS: &str = "tern-next-hop-self-neighbors";
+
 /// The whole `gobgpd.toml`.
 pub fn render(config: &PeerConfig) -> String {
     let mut out = String::new();
@@ -18,14 +24,33 @@ pub fn render(config: &PeerConfig) -> String {
     let _ = writeln!(out, "[global.config]");
     let _ = writeln!(out, "  as = {}", config.local_as);
     let _ = writeln!(out, "  router-id = \"{}\"", config.router_id);
+    let next_hop_self: Vec<String> = config
+        .neighbors
+        .iter()
+        .filter(|n| n.next_hop_self)
+        .map(|n| format!("\"{}\"", n.address))
+        .collect();
+    if !next_hop_self.is_empty() {
+        let _ = writeln!(out, "[global.apply-policy.config]");
+        let _ = writeln!(out, "  export-policy-list = [\"{NEXT_HOP_SELF_POLICY}\"]");
+        let _ = writeln!(out, "  default-export-policy = \"accept-route\"");
+    }
     for neighbor in &config.neighbors {
         out.push_str(&neighbor_block(config, neighbor));
     }
-    if config.neighbors.iter().any(|n| n.next_hop_self) {
+    if !next_hop_self.is_empty() {
+        let _ = writeln!(out, "[[defined-sets.neighbor-sets]]");
+        let _ = writeln!(out, "  neighbor-set-name = \"{NEXT_HOP_SELF_NEIGHBORS}\"");
+        let _ = writeln!(out, "  neighbor-info-list = [{}]", next_hop_self.join(", "));
         let _ = writeln!(out, "[[policy-definitions]]");
         let _ = writeln!(out, "  name = \"{NEXT_HOP_SELF_POLICY}\"");
         let _ = writeln!(out, "  [[policy-definitions.statements]]");
         let _ = writeln!(out, "    name = \"next-hop-self\"");
+        let _ = writeln!(
+            out,
+            "    [policy-definitions.statements.conditions.match-neighbor-set]"
+        );
+        let _ = writeln!(out, "      neighbor-set = \"{NEXT_HOP_SELF_NEIGHBORS}\"");
         let _ = writeln!(out, "    [policy-definitions.statements.actions]");
         let _ = writeln!(out, "      route-disposition = \"accept-route\"");
         let _ = writeln!(
@@ -53,6 +78,7 @@ fn neighbor_block(config: &PeerConfig, neighbor: &Neighbor) -> String {
     }
     let _ = writeln!(out, "  [neighbors.timers.config]");
     let _ = writeln!(out, "    connect-retry = 2");
+    let _ = writeln!(out, "    idle-hold-time-after-reset = 1");
     if let Some(hold) = neighbor.hold_time {
         let _ = writeln!(out, "    hold-time = {hold}");
         let _ = writeln!(out, "    keepalive-interval = {}", (hold / 3).max(1));
@@ -80,11 +106,6 @@ fn neighbor_block(config: &PeerConfig, neighbor: &Neighbor) -> String {
         let _ = writeln!(out, "  [neighbors.graceful-restart.config]");
         let _ = writeln!(out, "    enabled = true");
         let _ = writeln!(out, "    restart-time = {}", config.graceful_restart_time);
-    }
-    if neighbor.next_hop_self {
-        let _ = writeln!(out, "  [neighbors.apply-policy.config]");
-        let _ = writeln!(out, "    export-policy-list = [\"{NEXT_HOP_SELF_POLICY}\"]");
-        let _ = writeln!(out, "    default-export-policy = \"accept-route\"");
     }
     for (family, enabled) in [
         ("ipv4-unicast", neighbor.ipv4_unicast),
