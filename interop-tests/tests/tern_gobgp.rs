@@ -13,3 +13,10 @@ fn tern_and_gobgp_ebgp_exchange_and_withdraw() {
 fn tern_and_gobgp_ibgp_exchange_and_withdraw() {
     tern_common::exchange(PeerKind::GoBgp, true);
 }
+
+/// A `shutdown` control request: tern sends Cease to every peer and exits 0; GoBGP sees the
+/// session go down at once.
+#[test]
+fn tern_stops_cleanly_on_shutdown_request() {
+    tern_common::clean_stop(PeerKind::GoBgp, tern_common::StopBy::Request);
+}

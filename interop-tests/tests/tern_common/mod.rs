@@ -374,3 +374,74 @@ pub fn exchange(kind: PeerKind, internal: bool) {
     // The sessions survived all of it.
     pair.wait_sessions(true);
 }
+
+/// How tern is told to stop.
+#[derive(Debug, Clone, Copy)]
+pub enum StopBy {
+    /// SIGTERM.
+    Signal,
+    /// A `shutdown` control request.
+    Request,
+}
+
+/// Sessions up, then tern stopped: it exits 0 and the router leaves Established within 3 s
+/// (the router's hold time is 90 s, so only tern's NOTIFICATION / close explains it).
+pub fn clean_stop(kind: PeerKind, by: StopBy) {
+    let pair = pair(&Setup::new(kind, TERN_AS, PEER_AS));
+    pair.wait_sessions(true);
+    pair.peer_route(tern_v4_prefix());
+    let started = Instant::now();
+    match by {
+        StopBy::Signal => pair.check(pair.tern.process().signal(libc::SIGTERM)),
+        StopBy::Request => pair.check(pair.tern.shutdown()),
+    }
+    let exited = interop_tests::wait_until("tern to exit", Duration::from_secs(5), || {
+        Ok::<_, String>((!pair.tern.process().is_running()).then_some(()))
+    });
+    pair.check(exited);
+    let status = match pair.tern.process().check_running() {
+        Err(interop_tests::Error::Exited { status, .. }) => status,
+        other => pair.fail(format!("tern's exit status unknown: {other:?}")),
+    };
+    assert_eq!(
+        status,
+        "exit status: 0",
+        "tern's exit: {}",
+        pair.tern.logs()
+    );
+    for tern in [addr(TERN_V4), addr(TERN_V6)] {
+        let down = interop_tests::wait_until(
+            &format!("{kind:?} to drop its session with {tern}"),
+            Duration::from_secs(3),
+            || match pair.peer.session_state(tern) {
+                Ok(state) if !state.is_established() => Ok(Some(state)),
+                Ok(state) => Err(format!("still {state}")),
+                Err(e) => Err(e.to_string()),
+            },
+        );
+        let state = pair.check(down);
+        println!(
+            "{kind:?} after tern stopped ({by:?}): session with {tern} {state} after {} ms",
+            started.elapsed().as_millis()
+        );
+    }
+    let log = std::fs::read_to_string(pair.tern.process().stderr_path()).unwrap_or_default();
+    assert!(
+        log.contains("stopped"),
+        "tern did not log a clean stop:\n{log}"
+    );
+    if kind == PeerKind::Bird {
+        // BIRD names the NOTIFICATION it received (Cease / Administrative Shutdown).
+        let socket = pair.peer_host.dir().join("bird.ctl");
+        let socket = socket.to_string_lossy();
+        let output = pair.check(
+            pair.peer_host
+                .exec("birdc", &["-s", &socket, "show", "protocols", "all"]),
+        );
+        let reasons = output
+            .stdout
+            .matches("Last error:       Received: Administrative shutdown")
+            .count();
+        assert_eq!(reasons, 2, "BIRD's view of the stop:\n{}", output.stdout);
+    }
+}
