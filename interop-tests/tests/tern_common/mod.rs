@@ -299,6 +299,22 @@ impl Pair {
         }
     }
 
+    /// tern's `peers` view of both sessions: type, RFC state name, one prefix each way,
+    /// negotiated hold time 90 s (tern's default; every router proposes at least that).
+    pub fn assert_peer_status(&self, internal: bool) {
+        for peer in [addr(PEER_V4), addr(PEER_V6)] {
+            let entry = self.check(self.tern.peer(peer));
+            let expected_type = if internal { "iBGP" } else { "eBGP" };
+            assert_eq!(entry.peer_type, expected_type, "{entry:?}");
+            assert_eq!(entry.asn, self.peer_as, "{entry:?}");
+            assert_eq!(entry.state, "Established", "{entry:?}");
+            assert_eq!(entry.prefixes_received, 1, "{entry:?}");
+            assert_eq!(entry.prefixes_advertised, 1, "{entry:?}");
+            assert_eq!(entry.hold_time, Some(90), "{entry:?}");
+            assert!(entry.since_unix_ms > 0, "{entry:?}");
+        }
+    }
+
     /// Withdraws `prefix` at tern and measures how long until the router has no path for it.
     pub fn measure_tern_withdrawal(&self, prefix: IpNetwork) -> Duration {
         let start = Instant::now();
@@ -351,6 +367,7 @@ pub fn exchange(kind: PeerKind, internal: bool) {
     pair.assert_peer_has_tern_route(tern_v6_prefix(), addr(TERN_V6));
     pair.assert_tern_has_peer_route(peer_v4_prefix(), addr(PEER_V4));
     pair.assert_tern_has_peer_route(peer_v6_prefix(), addr(PEER_V6));
+    pair.assert_peer_status(internal);
     let mut figures = Vec::new();
     for prefix in [tern_v4_prefix(), tern_v6_prefix()] {
         let took = pair.measure_tern_withdrawal(prefix);
