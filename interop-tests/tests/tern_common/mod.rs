@@ -329,6 +329,11 @@ impl Pair {
         let start = Instant::now();
         let withdrawn = self.peer.withdraw(prefix);
         self.check(withdrawn);
+        println!(
+            "  ({:?}'s withdraw command for {prefix} returned after {} ms)",
+            self.kind,
+            start.elapsed().as_millis()
+        );
         self.measure_until_gone(start, &format!("tern to lose {prefix}"), || {
             self.tern.routes_for(prefix).map(|routes| routes.is_empty())
         })
