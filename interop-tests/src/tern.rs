@@ -7,9 +7,11 @@
 //! ```no_run
 //! # use interop_tests::{Host, tern::{TernSpeaker, SpeakerSpec, PeerSpec}};
 //! # fn example(host: &Host) -> interop_tests::Result<()> {
+//! // In an integration test of this package: env!("CARGO_BIN_EXE_tern-speaker").
+//! let binary = std::path::Path::new("target/debug/tern-speaker");
 //! let spec = SpeakerSpec::new(65001, "198.18.1.1".parse().unwrap())
 //!     .peer(PeerSpec::new("198.18.1.2".parse().unwrap(), 65002));
-//! let tern = TernSpeaker::start(host, env!("CARGO_BIN_EXE_tern-speaker").as_ref(), spec)?;
+//! let tern = TernSpeaker::start(host, binary, spec)?;
 //! tern.wait_established("198.18.1.2".parse().unwrap(), std::time::Duration::from_secs(30))?;
 //! # Ok(()) }
 //! ```
