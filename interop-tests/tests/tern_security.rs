@@ -6,7 +6,7 @@ mod tern_common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route};
+use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route, SessionState};
 use interop_tests::tern::{PeerSpec, SpeakerSpec, TernSpeaker};
 use interop_tests::{Host, Veth, logs};
 use tern_common::{
@@ -132,6 +132,38 @@ impl TwoHops {
         self.tern.add_peer(spec).unwrap_or_else(|e| self.fail(e));
     }
 
+    /// Neither side reaches Established for [`REFUSED_FOR`]; returns the states BIRD went
+    /// through.
+    fn assert_refused(&self, case: &str) -> Vec<SessionState> {
+        let (peer, tern) = (addr(PEER_FAR), addr(TERN_FAR));
+        let deadline = Instant::now() + REFUSED_FOR;
+        let mut seen = Vec::new();
+        loop {
+            let entry = self.tern.peer(peer).unwrap_or_else(|e| self.fail(e));
+            let router = self
+                .peer
+                .session_state(tern)
+                .unwrap_or_else(|e| self.fail(e));
+            if entry.state == "Established" || router.is_established() {
+                self.fail(format!(
+                    "{case}: session came up (tern {}, BIRD {router})",
+                    entry.state
+                ));
+            }
+            if !seen.contains(&router) {
+                seen.push(router.clone());
+            }
+            if Instant::now() >= deadline {
+                println!(
+                    "{case}, router 2 hops away: tern stayed {}, BIRD {router}, tern's last error {:?}",
+                    entry.state, entry.last_error
+                );
+                return seen;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn spec() -> PeerSpec {
         PeerSpec::new(addr(PEER_FAR), PEER_AS)
             .local_address(addr(TERN_FAR))
@@ -145,34 +177,10 @@ impl TwoHops {
 #[test]
 fn tern_gtsm_refuses_a_router_two_hops_away() {
     let topology = TwoHops::new();
-    let (peer, tern) = (addr(PEER_FAR), addr(TERN_FAR));
+    let peer = addr(PEER_FAR);
+    // tern connects out: BIRD's answers arrive with TTL 254 and are dropped.
     topology.set_peer(TwoHops::spec().ttl_security(1));
-    let deadline = Instant::now() + REFUSED_FOR;
-    while Instant::now() < deadline {
-        let entry = topology
-            .tern
-            .peer(peer)
-            .unwrap_or_else(|e| topology.fail(e));
-        let router = topology
-            .peer
-            .session_state(tern)
-            .unwrap_or_else(|e| topology.fail(e));
-        if entry.state == "Established" || router.is_established() {
-            topology.fail(format!(
-                "GTSM 1 hop: session came up (tern {}, BIRD {router})",
-                entry.state
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let entry = topology
-        .tern
-        .peer(peer)
-        .unwrap_or_else(|e| topology.fail(e));
-    println!(
-        "GTSM 1 hop against a router 2 hops away: tern stayed {}, last error {:?}",
-        entry.state, entry.last_error
-    );
+    topology.assert_refused("GTSM 1 hop, tern active");
 
     topology.set_peer(TwoHops::spec().ttl_security(2));
     topology
@@ -189,4 +197,28 @@ fn tern_gtsm_refuses_a_router_two_hops_away() {
         .tern
         .wait_established(peer, CONVERGE)
         .unwrap_or_else(|e| topology.fail(format!("no GTSM, multihop 255: {e}")));
+}
+
+/// BIRD connects in while tern also has a non-GTSM peer, so the listener cannot filter SYNs
+/// by TTL: the connection is accepted and GTSM applies to it after accept. tern's OPEN reaches
+/// BIRD (BIRD gets to OpenSent/OpenConfirm, proving the connection was accepted) but nothing
+/// BIRD sends gets through, so the session never comes up.
+///
+/// This runs in its own topology: the half-dead connection stays in BIRD's OpenConfirm until
+/// BIRD's hold timer (90 s) and wins every collision meanwhile, since tern's FIN queues
+/// behind its own unacknowledged OPEN (BIRD's ACKs are dropped by GTSM too).
+#[test]
+fn tern_gtsm_refuses_an_accepted_connection_from_two_hops_away() {
+    let topology = TwoHops::new();
+    topology
+        .tern
+        .add_peer(PeerSpec::new(addr("198.18.2.99"), 65099).passive())
+        .unwrap_or_else(|e| topology.fail(e));
+    topology.set_peer(TwoHops::spec().ttl_security(1).passive());
+    let seen = topology.assert_refused("GTSM 1 hop, tern passive, listener unfiltered");
+    assert!(
+        seen.iter()
+            .any(|state| matches!(state, SessionState::OpenSent | SessionState::OpenConfirm)),
+        "BIRD never got tern's OPEN (states seen {seen:?}): the accept path was not exercised"
+    );
 }
