@@ -14,6 +14,10 @@ fi
 export RUSTC_BOOTSTRAP=1
 
 targets=$(cargo fuzz list) || exit 2
+# Seed the corpora from real MRT messages once (skipped when the samples are absent).
+if [ ! -d corpus/message ]; then
+    (cd ../.. && cargo run -q -p bgp --example fuzz_seeds -- bgp/fuzz/corpus) || true
+fi
 cargo fuzz build || exit 2
 
 logs=$(mktemp -d)

@@ -2,13 +2,14 @@
 //!
 //! [`MrtReader`] iterates the records of any [`std::io::Read`] (decompress first: the reader
 //! sees plain MRT). It yields:
-//! - BGP4MP / BGP4MP_ET (types 16, 17) MESSAGE (1) and MESSAGE_AS4 (4): the raw BGP message
-//!   with its peer, ready for [`Bgp4mpMessage::decode`] (§4.4.2, §4.4.3; ET adds microseconds,
-//!   §3);
+//! - BGP4MP / BGP4MP_ET (types 16, 17) MESSAGE (1) and MESSAGE_AS4 (4), and their _LOCAL
+//!   variants (6, 7; messages the collector sent): the raw BGP message with its peer, ready for
+//!   [`Bgp4mpMessage::decode`] (§4.4.2, §4.4.3, RFC 8050 §3; ET adds microseconds, §3);
 //! - TABLE_DUMP_V2 (type 13) PEER_INDEX_TABLE (1) and RIB_IPV4_UNICAST (2) / RIB_IPV6_UNICAST (4)
 //!   with decoded path attributes (4-octet AS, abbreviated MP_REACH_NLRI, §4.3.4).
 //!
-//! Every other record (STATE_CHANGE, other types and subtypes) is skipped. A record cut short
+//! Every other record (STATE_CHANGE(_AS4), ADD-PATH subtypes of RFC 8050, TABLE_DUMP v1, other
+//! RIB subtypes) is skipped. A record cut short
 //! by the end of input is a [`MrtError::Truncated`], never a panic; the iterator ends after
 //! any error.
 
@@ -32,6 +33,8 @@ pub const TYPE_BGP4MP_ET: u16 = 17;
 
 const SUBTYPE_MESSAGE: u16 = 1;
 const SUBTYPE_MESSAGE_AS4: u16 = 4;
+const SUBTYPE_MESSAGE_LOCAL: u16 = 6;
+const SUBTYPE_MESSAGE_AS4_LOCAL: u16 = 7;
 const SUBTYPE_PEER_INDEX_TABLE: u16 = 1;
 const SUBTYPE_RIB_IPV4_UNICAST: u16 = 2;
 const SUBTYPE_RIB_IPV6_UNICAST: u16 = 4;
@@ -241,8 +244,7 @@ impl<R: Read> MrtReader<R> {
                     available: body.len(),
                 });
             };
-            header.microseconds =
-                Some(u32::from_be_bytes([micro[0], micro[1], micro[2], micro[3]]));
+            header.microseconds = Some(u32::from_be_bytes(micro));
             body.drain(..4);
         }
         Ok(Some((header, body, record_offset)))
@@ -259,9 +261,13 @@ impl<R: Read> MrtReader<R> {
                 error,
             };
             let record = match (header.mrt_type, header.subtype) {
-                (TYPE_BGP4MP | TYPE_BGP4MP_ET, SUBTYPE_MESSAGE | SUBTYPE_MESSAGE_AS4) => {
-                    MrtRecord::Message(parse_bgp4mp(header, &body).map_err(malformed)?)
-                }
+                (
+                    TYPE_BGP4MP | TYPE_BGP4MP_ET,
+                    SUBTYPE_MESSAGE
+                    | SUBTYPE_MESSAGE_AS4
+                    | SUBTYPE_MESSAGE_LOCAL
+                    | SUBTYPE_MESSAGE_AS4_LOCAL,
+                ) => MrtRecord::Message(parse_bgp4mp(header, &body).map_err(malformed)?),
                 (TYPE_TABLE_DUMP_V2, SUBTYPE_PEER_INDEX_TABLE) => {
                     let table = parse_peer_index(&body).map_err(malformed)?;
                     self.peers = Some(table.peers.clone());
@@ -311,7 +317,10 @@ fn read_address(
 
 /// BGP4MP MESSAGE / MESSAGE_AS4. RFC 6396 §4.4.2–4.4.3.
 fn parse_bgp4mp(header: MrtHeader, body: &[u8]) -> Result<Bgp4mpMessage, DecodeError> {
-    let four_octet_as = header.subtype == SUBTYPE_MESSAGE_AS4;
+    let four_octet_as = matches!(
+        header.subtype,
+        SUBTYPE_MESSAGE_AS4 | SUBTYPE_MESSAGE_AS4_LOCAL
+    );
     let mut r = body_reader(body);
     let (peer_as, local_as) = if four_octet_as {
         (r.u32("BGP4MP peer AS")?, r.u32("BGP4MP local AS")?)

@@ -554,3 +554,13 @@ fn strongest_action_wins() {
     assert_eq!(update.attributes.origin, None::<Origin>);
     assert!(update.attributes.as_path.is_some());
 }
+
+#[test]
+fn as_zero_in_as_path_is_treat_as_withdraw() {
+    let error = assert_treat_as_withdraw(
+        "40 01 01 00  40 02 0a 02 02 0000fde9 00000000  40 03 04 c6120001",
+        "AS_PATH",
+    );
+    assert_eq!(error.reason, ErrorReason::InvalidValue(0));
+    assert_eq!(error.offset, 19 + 4 + 4 + 3 + 2 + 4);
+}

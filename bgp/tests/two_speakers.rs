@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bgp::packet::PathAttributes;
 use bgp::{Route, RouteSource, Speaker, State};
-use speaker_support::{peer_of, speaker, wait_established, wait_for};
 use ipnetwork::IpNetwork;
+use speaker_support::{peer_of, speaker, wait_established, wait_for};
 
 const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 12);
@@ -187,4 +187,57 @@ async fn removing_a_peer_closes_the_session_and_forgets_its_routes() {
     .await;
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn updating_a_peer_restarts_its_session_with_the_new_settings() {
+    let a_addr = Ipv4Addr::new(127, 0, 0, 19);
+    let b_addr = Ipv4Addr::new(127, 0, 0, 20);
+    let (a, b) = pair(a_addr, b_addr).await;
+    let status = a.peer(IpAddr::V4(b_addr)).await.unwrap().unwrap();
+    assert_eq!(status.hold_time, Some(90));
+    let mut changed = peer_of(&b, a_addr);
+    changed.hold_time = 30;
+    a.update_peer(changed.clone()).await.unwrap();
+    wait_for(
+        "the session comes back with hold time 30",
+        Duration::from_secs(20),
+        || async {
+            let status = a.peer(IpAddr::V4(b_addr)).await.unwrap().unwrap();
+            status.state == State::Established && status.hold_time == Some(30)
+        },
+    )
+    .await;
+    // The same configuration again changes nothing.
+    a.update_peer(changed).await.unwrap();
+    assert_eq!(
+        a.peer(IpAddr::V4(b_addr)).await.unwrap().unwrap().state,
+        State::Established
+    );
+    let unknown = bgp::PeerConfig::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 99)), 1);
+    assert!(matches!(
+        a.update_peer(unknown).await,
+        Err(bgp::SpeakerError::UnknownPeer(_))
+    ));
+    a.shutdown().await.unwrap();
+    b.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn adding_a_peer_twice_or_with_hold_time_two_is_refused() {
+    let a = speaker(65001, Ipv4Addr::new(127, 0, 0, 29)).await;
+    let peer = bgp::PeerConfig::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 30)), 65002);
+    a.add_peer(peer.clone()).await.unwrap();
+    assert!(matches!(
+        a.add_peer(peer.clone()).await,
+        Err(bgp::SpeakerError::PeerExists(_))
+    ));
+    let mut bad = peer;
+    bad.address = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 31));
+    bad.hold_time = 2;
+    assert!(matches!(
+        a.add_peer(bad).await,
+        Err(bgp::SpeakerError::InvalidHoldTime(2))
+    ));
+    a.shutdown().await.unwrap();
 }

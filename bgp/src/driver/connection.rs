@@ -13,6 +13,9 @@ use tokio::task::JoinHandle;
 use crate::fsm::ConnectionId;
 use crate::packet::{DecodeError, frame_len};
 
+/// How long a closing connection may take to write what is queued.
+pub const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What a reader task reports to its session task.
 #[derive(Debug)]
 pub enum ReadEvent {
@@ -59,11 +62,21 @@ impl ConnectionTasks {
         let _ = self.writer.send(WriteCommand::Data(bytes));
     }
 
-    /// Stop reading; write what is queued, then close. Returns the writer task to await.
+    /// Stop reading; write what is queued, then close. Returns a task that ends when the
+    /// connection is closed, after at most [`CLOSE_TIMEOUT`] (a peer that does not read
+    /// cannot keep the writer alive).
     pub fn close(self) -> JoinHandle<()> {
         self.reader.abort();
         let _ = self.writer.send(WriteCommand::Close);
-        self.writer_task
+        let mut writer = self.writer_task;
+        tokio::spawn(async move {
+            if tokio::time::timeout(CLOSE_TIMEOUT, &mut writer)
+                .await
+                .is_err()
+            {
+                writer.abort();
+            }
+        })
     }
 }
 

@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use crate::packet::{Afi, Capability, Notification, NotificationCode, Open, Safi};
+use crate::packet::{Afi, Capability, CodecContext, Notification, NotificationCode, Open, Safi};
 
 use super::config::SessionConfig;
 use super::negotiated::Negotiated;
@@ -68,7 +68,7 @@ fn negotiate(config: &SessionConfig, open: &Open) -> Negotiated {
         .filter(|f| peer_families.contains(f))
         .collect();
     let has = |wanted: &Capability| caps.iter().any(|c| c == wanted);
-    let four_octet_as = caps.iter().any(|c| matches!(c, Capability::FourOctetAs(_)));
+    let four_octet_as = CodecContext::negotiate(&config.open(), open).four_octet_as;
     let graceful_restart = config.graceful_restart.as_ref().and_then(|_| {
         caps.iter().find_map(|c| match c {
             Capability::GracefulRestart(gr) => Some(gr.clone()),

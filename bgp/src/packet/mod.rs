@@ -9,6 +9,34 @@
 //! - [`Decode`] / [`Encode`] handle the body of one message type (used by tests and fuzzers).
 //!
 //! nom is used inside the decoders only; no nom type appears in a public signature.
+//!
+//! Decisions a caller relies on:
+//! - UPDATE errors follow RFC 7606: only session-reset errors are `Err`; treat-as-withdraw and
+//!   attribute-discard errors come back in [`Update::errors`] (see [`Update::treat_as_withdraw`]).
+//!   Checks that need session knowledge (eBGP vs iBGP: LOCAL_PREF, confederation segments, first
+//!   AS, NEXT_HOP semantics) are the session's, not the codec's.
+//! - Prefix host bits are cleared on decode and never sent (RFC 4271 §4.3: "irrelevant").
+//! - MP_REACH_NLRI / MP_UNREACH_NLRI are decoded for IPv4/IPv6 unicast and multicast; other
+//!   families are kept raw in [`PathAttributes::unknown`].
+//! - Messages are at most [`MAX_MESSAGE_LEN`] bytes (no RFC 8654 Extended Message yet).
+//!
+//! ```
+//! use bgp::packet::{CodecContext, Message, frame_len};
+//!
+//! let ctx = CodecContext::default();
+//! let mut stream = bytes::BytesMut::new();
+//! Message::Keepalive.encode(&ctx, &mut stream).unwrap();
+//! Message::Keepalive.encode(&ctx, &mut stream).unwrap();
+//! let mut messages = Vec::new();
+//! while let Some(len) = frame_len(&stream).unwrap() {
+//!     if stream.len() < len {
+//!         break; // wait for more bytes
+//!     }
+//!     let frame = stream.split_to(len);
+//!     messages.push(Message::decode(&frame, &ctx).unwrap());
+//! }
+//! assert_eq!(messages, [Message::Keepalive, Message::Keepalive]);
+//! ```
 
 pub mod attribute;
 pub mod capability;

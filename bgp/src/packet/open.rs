@@ -141,14 +141,14 @@ fn parameter_chunks(capabilities: &[Capability]) -> Vec<&[Capability]> {
     for (index, capability) in capabilities.iter().enumerate() {
         let len = capability.encoded_len();
         if size + len > 255 && index > start {
-            chunks.push(&capabilities[start..index]);
+            chunks.push(capabilities.get(start..index).unwrap_or_default());
             start = index;
             size = 0;
         }
         size += len;
     }
     if start < capabilities.len() {
-        chunks.push(&capabilities[start..]);
+        chunks.push(capabilities.get(start..).unwrap_or_default());
     }
     chunks
 }

@@ -11,6 +11,7 @@
 //! - internal peers: AS path unchanged, LOCAL_PREF (100 when absent), NEXT_HOP self for our
 //!   own routes and unchanged for learned ones.
 
+use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 
@@ -118,4 +119,39 @@ fn same_family(prefix: &IpNetwork, address: IpAddr) -> bool {
         (prefix, address),
         (IpNetwork::V4(_), IpAddr::V4(_)) | (IpNetwork::V6(_), IpAddr::V6(_))
     )
+}
+
+/// [`export`] with memory: paths that share their attributes (every prefix of one UPDATE, or
+/// every local route with default attributes) are exported once, and the results share one
+/// `Arc`, which also makes UPDATE packing cheaper. Lives for one batch of work.
+#[derive(Debug)]
+pub struct ExportCache<'a> {
+    context: &'a ExportContext,
+    memory: HashMap<CacheKey, Option<Exported>>,
+}
+
+/// Attributes (by address: the `Arc`s outlive the cache), source, next hop, IPv4 or not.
+type CacheKey = (usize, Option<IpAddr>, Option<IpAddr>, bool);
+
+impl<'a> ExportCache<'a> {
+    pub fn new(context: &'a ExportContext) -> Self {
+        Self {
+            context,
+            memory: HashMap::new(),
+        }
+    }
+
+    /// Same as [`export`].
+    pub fn export(&mut self, prefix: &IpNetwork, path: &Path) -> Option<Exported> {
+        let key = (
+            Arc::as_ptr(&path.attributes) as usize,
+            path.source.peer_address(),
+            path.next_hop,
+            prefix.is_ipv4(),
+        );
+        self.memory
+            .entry(key)
+            .or_insert_with(|| export(self.context, prefix, path))
+            .clone()
+    }
 }

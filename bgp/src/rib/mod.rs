@@ -8,7 +8,7 @@ pub mod loc_rib;
 pub mod route;
 pub mod update_builder;
 
-pub use export::{ExportContext, Exported, export};
+pub use export::{ExportCache, ExportContext, Exported, export};
 pub use loc_rib::{BestChange, LocRib};
 pub use route::{Path, PeerType, Route, RouteSource};
 pub use update_builder::{build_updates, end_of_rib};

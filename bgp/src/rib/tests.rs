@@ -202,3 +202,20 @@ fn many_prefixes_with_the_same_attributes_pack_into_few_updates_under_4096_bytes
     // 3000 /24s take 4 bytes each: 3 UPDATEs; 3000 /48s take 7 bytes: 6; 1000 withdrawals: 2.
     assert!(updates.len() <= 12, "{} updates", updates.len());
 }
+
+#[test]
+fn export_cache_gives_the_same_answer_and_shares_attributes() {
+    let context = context(PeerType::External);
+    let shared = path(peer(1, PeerType::External), &[65001], None);
+    let mut cache = ExportCache::new(&context);
+    let first = cache.export(&prefix("198.51.100.0/24"), &shared).unwrap();
+    let second = cache.export(&prefix("203.0.113.0/24"), &shared).unwrap();
+    assert!(Arc::ptr_eq(&first.attributes, &second.attributes));
+    assert_eq!(
+        Some(first),
+        export(&context, &prefix("198.51.100.0/24"), &shared)
+    );
+    // Another family of the same path is exported on its own (another next hop).
+    let v6 = cache.export(&prefix("2001:db8:1::/48"), &shared).unwrap();
+    assert_eq!(v6.next_hop, "2001:db8::fe".parse::<IpAddr>().unwrap());
+}

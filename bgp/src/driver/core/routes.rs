@@ -10,8 +10,8 @@ use tracing::debug;
 use crate::driver::peer::PeerCommand;
 use crate::packet::{Afi, NextHop, Origin, PathAttributes, RouteRefresh, Safi, Update};
 use crate::rib::{
-    BestChange, ExportContext, Exported, Path, PeerType, Route, RouteSource, build_updates,
-    end_of_rib, export,
+    BestChange, ExportCache, ExportContext, Exported, Path, PeerType, Route, RouteSource,
+    build_updates, end_of_rib,
 };
 use crate::speaker::RouteChange;
 
@@ -70,8 +70,9 @@ impl Core {
         };
         peer.adj_rib_out.clear();
         let mut announce = Vec::new();
+        let mut cache = ExportCache::new(&export);
         for (prefix, path) in self.rib.best_paths() {
-            if let Some(exported) = export::export(&export, &prefix, path) {
+            if let Some(exported) = cache.export(&prefix, path) {
                 peer.adj_rib_out.insert(prefix, exported.clone());
                 announce.push((prefix, exported));
             }
@@ -202,12 +203,13 @@ impl Core {
             };
             let mut announce: Vec<(IpNetwork, Exported)> = Vec::new();
             let mut withdraw = Vec::new();
+            let mut cache = ExportCache::new(&established.export);
             for change in &changes {
                 let prefix = change.prefix;
                 let exported = change
                     .best
                     .as_ref()
-                    .and_then(|path| export::export(&established.export, &prefix, path));
+                    .and_then(|path| cache.export(&prefix, path));
                 match exported {
                     Some(exported) => {
                         if peer.adj_rib_out.get(&prefix) != Some(&exported) {

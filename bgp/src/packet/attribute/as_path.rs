@@ -170,7 +170,7 @@ const MAX_SEGMENT_ASNS: usize = 255;
 
 /// Decode an AS_PATH (or AS4_PATH) value with 2- or 4-octet ASNs. Malformed per RFC 7606
 /// §7.2: unknown segment type, zero segment length, a segment overrunning the attribute, or a
-/// single octet left over.
+/// single octet left over; and per RFC 7607 §2: an AS number of zero.
 pub(crate) fn decode_as_path(
     mut r: Reader<'_>,
     four_octet: bool,
@@ -191,11 +191,16 @@ pub(crate) fn decode_as_path(
         let mut asns_reader = r.sub(usize::from(count) * width, field)?;
         let mut asns = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
+            let asn_at = asns_reader.clone();
             let asn = if four_octet {
                 asns_reader.u32(field)?
             } else {
                 u32::from(asns_reader.u16(field)?)
             };
+            // RFC 7607 §2: AS 0 in AS_PATH or AS4_PATH makes the attribute malformed.
+            if asn == 0 {
+                return Err(asn_at.error(field, ErrorReason::InvalidValue(0)));
+            }
             asns.push(asn);
         }
         segments.push(AsSegment { kind, asns });
