@@ -209,9 +209,11 @@ impl BgpPeer for Frr {
 
     fn announce(&mut self, route: Route) -> Result<()> {
         let map = config::route_map_name(route.prefix);
+        // Drop an earlier map for this prefix so old `set`s do not linger; for a new prefix
+        // this prints a `%` line, which is fine.
+        let _ = self.vtysh(&["configure terminal", &format!("no route-map {map}")]);
         let mut commands = vec![
             "configure terminal".to_string(),
-            format!("no route-map {map}"),
             format!("route-map {map} permit 10"),
         ];
         commands.extend(config::route_map_sets(&route));
@@ -222,13 +224,7 @@ impl BgpPeer for Frr {
             config::family_of(route.prefix)
         ));
         commands.push(format!("network {} route-map {map}", route.prefix));
-        // `no route-map` of a missing map prints a `%` line; run it separately, ignoring it.
-        let _ = self.vtysh(&["configure terminal", &format!("no route-map {map}")]);
-        let commands: Vec<&str> = commands
-            .iter()
-            .filter(|c| !c.starts_with("no route-map"))
-            .map(String::as_str)
-            .collect();
+        let commands: Vec<&str> = commands.iter().map(String::as_str).collect();
         self.vtysh(&commands)?;
         self.config.upsert_route(route);
         Ok(())
