@@ -14,7 +14,7 @@ use interop_tests::Host;
 use interop_tests::peers::PeerKind;
 use interop_tests::process::Process;
 use interop_tests::wait_until;
-use tern_common::{PEER_AS, PEER_V4, Setup, TERN_V4, addr, peer_v4_prefix, tern_v4_prefix};
+use tern_common::{Ipv6, PEER_AS, PEER_V4, Setup, TERN_V4, addr, peer_v4_prefix, tern_v4_prefix};
 
 const TERN_AS4: u32 = 4_200_000_001;
 const AS_TRANS: u32 = 23_456;
@@ -76,7 +76,7 @@ fn tshark(host: &Host, filter: &str, fields: &[&str]) -> Vec<Vec<String>> {
 
 fn four_octet_as(kind: PeerKind) {
     let mut setup = Setup::new(kind, TERN_AS4, PEER_AS);
-    setup.ipv6 = false;
+    setup.ipv6 = Ipv6::None;
     // An OLD speaker knows tern as AS_TRANS.
     setup.tern_as_seen_by_peer = Some(AS_TRANS);
     setup.peer_neighbor = |neighbor| neighbor.disable_four_octet_as();

@@ -20,3 +20,10 @@ fn tern_and_bird_ibgp_exchange_and_withdraw() {
 fn tern_stops_cleanly_on_sigterm() {
     tern_common::clean_stop(PeerKind::Bird, tern_common::StopBy::Signal);
 }
+
+/// IPv6 unicast over the IPv4 session (MP-BGP, RFC 4760): tern announces its configured
+/// IPv6 next hop; the router's next hop must be its own global IPv6 address.
+#[test]
+fn tern_and_bird_ipv6_over_ipv4_session() {
+    tern_common::exchange_with(PeerKind::Bird, false, tern_common::Ipv6::OverIpv4);
+}

@@ -7,13 +7,13 @@ mod tern_common;
 use std::time::{Duration, Instant};
 
 use interop_tests::peers::{PeerKind, SessionState};
-use tern_common::{PEER_AS, PEER_V4, Setup, TERN_AS, addr, peer_v4_prefix};
+use tern_common::{Ipv6, PEER_AS, PEER_V4, Setup, TERN_AS, addr, peer_v4_prefix};
 
 const HOLD: u16 = 3;
 
 fn hold_timer(kind: PeerKind) {
     let mut setup = Setup::new(kind, TERN_AS, PEER_AS);
-    setup.ipv6 = false;
+    setup.ipv6 = Ipv6::None;
     setup.tern_peer = |peer| peer.hold_time(HOLD);
     setup.peer_neighbor = |neighbor| neighbor.hold_time(HOLD);
     let pair = tern_common::pair(&setup);

@@ -7,7 +7,7 @@
 
 #![allow(dead_code)]
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -70,6 +70,7 @@ pub struct Pair {
     pub kind: PeerKind,
     pub tern_as: u32,
     pub peer_as: u32,
+    pub ipv6: Ipv6,
 }
 
 pub const TERN_V4: &str = "198.18.1.1";
@@ -77,14 +78,26 @@ pub const TERN_V6: &str = "2001:db8:1::1";
 pub const PEER_V4: &str = "198.18.1.2";
 pub const PEER_V6: &str = "2001:db8:1::2";
 
+/// How IPv6 unicast travels between tern and the router.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ipv6 {
+    /// Not at all (one IPv4 session with IPv4 unicast only).
+    None,
+    /// Its own session over IPv6 transport (next hops: each side's global address).
+    OwnSession,
+    /// MP-BGP on the IPv4 session (RFC 4760): tern announces `SpeakerSpec::ipv6_next_hop`
+    /// (its global IPv6 address) and the router whatever it picks for that case.
+    OverIpv4,
+}
+
 /// What to build.
 #[derive(Clone)]
 pub struct Setup {
     pub kind: PeerKind,
     pub tern_as: u32,
     pub peer_as: u32,
-    /// Also run the IPv6 session.
-    pub ipv6: bool,
+    /// IPv6 routes: not at all, on their own session, or over the IPv4 session.
+    pub ipv6: Ipv6,
     /// Changes to tern's peers (applied to both sessions).
     pub tern_peer: fn(PeerSpec) -> PeerSpec,
     /// Changes to the router's neighbors (applied to both sessions).
@@ -99,7 +112,7 @@ impl Setup {
             kind,
             tern_as,
             peer_as,
-            ipv6: true,
+            ipv6: Ipv6::OwnSession,
             tern_peer: |peer| peer,
             peer_neighbor: |neighbor| neighbor,
             tern_as_seen_by_peer: None,
@@ -132,32 +145,35 @@ pub fn pair_with(setup: &Setup, before_tern: impl FnOnce(&Host)) -> Pair {
     let neighbor = |tern: IpAddr, local: IpAddr| {
         (setup.peer_neighbor)(Neighbor::new(tern, tern_as_seen).local_address(local))
     };
+    let over_ipv4 = setup.ipv6 == Ipv6::OverIpv4;
     let mut peer_config = PeerConfig::new(Ipv4Addr::new(198, 18, 1, 2), setup.peer_as)
-        .neighbor(neighbor(tern_v4, peer_v4))
+        .neighbor(neighbor(tern_v4, peer_v4).families(true, over_ipv4))
         .route(Route::new(peer_v4_prefix()));
-    if setup.ipv6 {
-        peer_config = peer_config
-            .neighbor(neighbor(tern_v6, peer_v6))
-            .route(Route::new(peer_v6_prefix()));
-    }
-    let peer = peers::start(setup.kind, &peer_host, peer_config)
-        .unwrap_or_else(|e| panic!("start {:?}: {e}\n{}", setup.kind, peer_host.logs_tail(40)));
     let mut spec = SpeakerSpec::new(setup.tern_as, Ipv4Addr::new(198, 18, 1, 1))
         .peer((setup.tern_peer)(
             PeerSpec::new(peer_v4, setup.peer_as)
                 .local_address(tern_v4)
-                .families(true, false),
+                .families(true, over_ipv4),
         ))
         .route(RouteSpec::new(tern_v4_prefix()).community(TERN_COMMUNITY.0, TERN_COMMUNITY.1));
-    if setup.ipv6 {
+    if setup.ipv6 == Ipv6::OwnSession {
+        peer_config = peer_config.neighbor(neighbor(tern_v6, peer_v6));
+        spec = spec.peer((setup.tern_peer)(
+            PeerSpec::new(peer_v6, setup.peer_as)
+                .local_address(tern_v6)
+                .families(false, true),
+        ));
+    }
+    if setup.ipv6 != Ipv6::None {
+        peer_config = peer_config.route(Route::new(peer_v6_prefix()));
         spec = spec
-            .peer((setup.tern_peer)(
-                PeerSpec::new(peer_v6, setup.peer_as)
-                    .local_address(tern_v6)
-                    .families(false, true),
-            ))
             .route(RouteSpec::new(tern_v6_prefix()).community(TERN_COMMUNITY.0, TERN_COMMUNITY.1));
     }
+    if over_ipv4 {
+        spec.ipv6_next_hop = Some(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1));
+    }
+    let peer = peers::start(setup.kind, &peer_host, peer_config)
+        .unwrap_or_else(|e| panic!("start {:?}: {e}\n{}", setup.kind, peer_host.logs_tail(40)));
     before_tern(&tern_host);
     let tern = TernSpeaker::start(&tern_host, tern_binary(), spec)
         .unwrap_or_else(|e| panic!("start tern: {e}\n{}", tern_host.logs_tail(40)));
@@ -169,6 +185,7 @@ pub fn pair_with(setup: &Setup, before_tern: impl FnOnce(&Host)) -> Pair {
         kind: setup.kind,
         tern_as: setup.tern_as,
         peer_as: setup.peer_as,
+        ipv6: setup.ipv6,
     }
 }
 
@@ -263,9 +280,13 @@ impl Pair {
             route.as_path, expected_path,
             "tern's AS path for {prefix}: {route:?}"
         );
+        let session = match self.ipv6 {
+            Ipv6::OverIpv4 => addr(PEER_V4),
+            _ => next_hop,
+        };
         assert_eq!(
             route.from,
-            Some(next_hop),
+            Some(session),
             "tern learned {prefix} from: {route:?}"
         );
         if self.is_internal() {
@@ -299,17 +320,21 @@ impl Pair {
         }
     }
 
-    /// tern's `peers` view of both sessions: type, RFC state name, one prefix each way,
-    /// negotiated hold time 90 s (tern's default; every router proposes at least that).
-    pub fn assert_peer_status(&self, internal: bool) {
-        for peer in [addr(PEER_V4), addr(PEER_V6)] {
+    /// tern's `peers` view of the sessions: type, RFC state name, one prefix per family each
+    /// way, negotiated hold time 90 s (tern's default; every router proposes at least that).
+    pub fn assert_peer_status(&self, internal: bool, own_ipv6_session: bool) {
+        let sessions = match own_ipv6_session {
+            true => vec![(addr(PEER_V4), 1), (addr(PEER_V6), 1)],
+            false => vec![(addr(PEER_V4), 2)],
+        };
+        for (peer, prefixes) in sessions {
             let entry = self.check(self.tern.peer(peer));
             let expected_type = if internal { "iBGP" } else { "eBGP" };
             assert_eq!(entry.peer_type, expected_type, "{entry:?}");
             assert_eq!(entry.asn, self.peer_as, "{entry:?}");
             assert_eq!(entry.state, "Established", "{entry:?}");
-            assert_eq!(entry.prefixes_received, 1, "{entry:?}");
-            assert_eq!(entry.prefixes_advertised, 1, "{entry:?}");
+            assert_eq!(entry.prefixes_received, prefixes, "{entry:?}");
+            assert_eq!(entry.prefixes_advertised, prefixes, "{entry:?}");
             assert_eq!(entry.hold_time, Some(90), "{entry:?}");
             assert!(entry.since_unix_ms > 0, "{entry:?}");
         }
@@ -362,17 +387,36 @@ impl Pair {
 
 /// The whole exchange for one router and one session type: sessions up, prefixes both ways
 /// in both families with the right next hops and AS paths, then withdrawals both ways within
-/// [`WITHDRAW_BOUND`] (figures printed).
+/// [`WITHDRAW_BOUND`] (figures printed). IPv6 on its own session.
 pub fn exchange(kind: PeerKind, internal: bool) {
+    exchange_with(kind, internal, Ipv6::OwnSession);
+}
+
+/// [`exchange`] with IPv6 carried as chosen.
+pub fn exchange_with(kind: PeerKind, internal: bool, ipv6: Ipv6) {
     let peer_as = if internal { TERN_AS } else { PEER_AS };
-    let mut pair = pair(&Setup::new(kind, TERN_AS, peer_as));
-    let session = if internal { "iBGP" } else { "eBGP" };
-    pair.wait_sessions(true);
+    let mut setup = Setup::new(kind, TERN_AS, peer_as);
+    setup.ipv6 = ipv6;
+    let mut pair = pair(&setup);
+    let session = match (internal, ipv6) {
+        (true, Ipv6::OverIpv4) => "iBGP (IPv6 over IPv4)",
+        (false, Ipv6::OverIpv4) => "eBGP (IPv6 over IPv4)",
+        (true, _) => "iBGP",
+        (false, _) => "eBGP",
+    };
+    let own_session = ipv6 == Ipv6::OwnSession;
+    pair.wait_sessions(own_session);
     pair.assert_peer_has_tern_route(tern_v4_prefix(), addr(TERN_V4));
     pair.assert_peer_has_tern_route(tern_v6_prefix(), addr(TERN_V6));
     pair.assert_tern_has_peer_route(peer_v4_prefix(), addr(PEER_V4));
-    pair.assert_tern_has_peer_route(peer_v6_prefix(), addr(PEER_V6));
-    pair.assert_peer_status(internal);
+    // Over an IPv4 session GoBGP (without a configured IPv6 next hop) announces its IPv4
+    // address mapped into IPv6; BIRD and FRR announce their global IPv6 address.
+    let peer_v6_next_hop = match (ipv6, kind) {
+        (Ipv6::OverIpv4, PeerKind::GoBgp) => addr("::ffff:198.18.1.2"),
+        _ => addr(PEER_V6),
+    };
+    pair.assert_tern_has_peer_route(peer_v6_prefix(), peer_v6_next_hop);
+    pair.assert_peer_status(internal, own_session);
     let mut figures = Vec::new();
     for prefix in [tern_v4_prefix(), tern_v6_prefix()] {
         let took = pair.measure_tern_withdrawal(prefix);
@@ -394,7 +438,7 @@ pub fn exchange(kind: PeerKind, internal: bool) {
         );
     }
     // The sessions survived all of it.
-    pair.wait_sessions(true);
+    pair.wait_sessions(own_session);
 }
 
 /// How tern is told to stop.
