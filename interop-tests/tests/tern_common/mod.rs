@@ -254,7 +254,7 @@ impl Pair {
             "{:?} lost the community on {prefix}: {route:?}",
             self.kind
         );
-        if self.is_internal() && self.kind != PeerKind::ExaBgp {
+        if self.is_internal() {
             assert_eq!(
                 route.local_pref,
                 Some(100),
