@@ -20,6 +20,7 @@ pub mod netns;
 pub mod peers;
 pub mod process;
 pub mod sysctl;
+pub mod tern;
 pub mod wait;
 
 pub use error::{Error, Result};

@@ -308,9 +308,9 @@ impl PeerTask {
             return;
         };
         if direction == Direction::Incoming
-            && let Err(error) = self.ttl.apply(&stream, &remote)
+            && let Err(error) = self.ttl.apply_accepted(&stream, &remote)
         {
-            warn!(peer = %self.peer, %error, "cannot set TTL on accepted connection");
+            warn!(peer = %self.peer, %remote, %error, "refusing accepted connection");
             return;
         }
         let _ = stream.set_nodelay(true);

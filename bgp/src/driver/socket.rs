@@ -48,6 +48,9 @@ pub fn listen(address: SocketAddr) -> io::Result<TcpListener> {
         socket.set_ttl(255)?;
     }
     socket.set_nonblocking(true)?;
+    // Keep each SYN so GTSM can check the TTL a connection was opened with (see
+    // `ttl::saved_syn_ttl`); without it (old kernels) only packets after accept are checked.
+    let _ = super::ttl::save_syn(&socket);
     socket.bind(&address.into())?;
     socket.listen(128)?;
     TcpListener::from_std(socket.into())

@@ -63,6 +63,23 @@ impl TtlPolicy {
         }
         Ok(())
     }
+
+    /// For an accepted connection: [`TtlPolicy::apply`], then, under GTSM, refuse the
+    /// connection (`PermissionDenied`) when the SYN that opened it arrived with a TTL below
+    /// the minimum (see [`saved_syn_ttl`]). RFC 5082 §3.
+    pub fn apply_accepted(&self, socket: &impl AsRawFd, address: &SocketAddr) -> io::Result<()> {
+        self.apply(socket, address)?;
+        if let Some(min) = self.min_receive
+            && let Ok(Some(ttl)) = saved_syn_ttl(socket)
+            && ttl < min
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::PermissionDenied,
+                format!("GTSM: the SYN arrived with TTL {ttl}, below the minimum {min}"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `256 - hops`, clamped to 1..=255 (RFC 5082 §3: a peer `hops` away arrives with at least
@@ -106,9 +123,84 @@ pub fn set_min_ttl(socket: &impl AsRawFd, address: &SocketAddr, min: u8) -> io::
     }
 }
 
+/// Asks the kernel to keep a copy of each incoming SYN on a listener (`TCP_SAVE_SYN`, Linux
+/// 4.2+), so [`saved_syn_ttl`] can check the TTL the connection was opened with.
+pub fn save_syn(socket: &impl AsRawFd) -> io::Result<()> {
+    let value: libc::c_int = 1;
+    // SAFETY: setsockopt with a valid fd and a c_int option value.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_SAVE_SYN,
+            (&raw const value).cast::<libc::c_void>(),
+            mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// The TTL (IPv4) or hop limit (IPv6) of the SYN that opened an accepted connection, from the
+/// copy kept by [`save_syn`] (`TCP_SAVED_SYN`; the kernel hands it out once). `None` when no
+/// copy was kept.
+///
+/// GTSM (RFC 5082 §3) must hold for every packet of the session, but `IP_MINTTL` can only be
+/// set on an accepted socket after `accept()`: whatever the peer sent right after the
+/// handshake (its OPEN, maybe a KEEPALIVE) is already queued unchecked. Checking the SYN
+/// closes that gap: an off-path sender cannot add data to a connection it did not open.
+pub fn saved_syn_ttl(socket: &impl AsRawFd) -> io::Result<Option<u8>> {
+    let mut buffer = [0u8; 512];
+    let mut len = buffer.len() as libc::socklen_t;
+    // SAFETY: getsockopt writes at most `len` bytes into `buffer` and updates `len`.
+    let rc = unsafe {
+        libc::getsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_TCP,
+            libc::TCP_SAVED_SYN,
+            buffer.as_mut_ptr().cast::<libc::c_void>(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let saved = buffer.get(..len as usize).unwrap_or_default();
+    Ok(ttl_of_ip_header(saved))
+}
+
+/// The TTL / hop limit field of an IPv4 or IPv6 header.
+fn ttl_of_ip_header(header: &[u8]) -> Option<u8> {
+    match header.first().map(|byte| byte >> 4) {
+        Some(4) => header.get(8).copied(),
+        Some(6) => header.get(7).copied(),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ttl_is_read_from_ipv4_and_ipv6_headers() {
+        // IPv4: version/IHL 0x45, ..., TTL 254 at offset 8, protocol 6 (TCP).
+        let ipv4 = [
+            0x45, 0, 0, 60, 0, 0, 0x40, 0, 254, 6, 0, 0, 198, 18, 3, 2, 198, 18, 2, 1,
+        ];
+        assert_eq!(ttl_of_ip_header(&ipv4), Some(254));
+        // IPv6: version 6, ..., next header 6 at offset 6, hop limit 255 at offset 7.
+        let mut ipv6 = [0u8; 40];
+        ipv6[0] = 0x60;
+        ipv6[6] = 6;
+        ipv6[7] = 255;
+        assert_eq!(ttl_of_ip_header(&ipv6), Some(255));
+        assert_eq!(ttl_of_ip_header(&[]), None);
+        assert_eq!(ttl_of_ip_header(&[0x45, 0, 0]), None);
+    }
 
     #[test]
     fn gtsm_one_hop_accepts_only_ttl_255() {
