@@ -161,6 +161,7 @@ impl UserspaceTunnel {
                 name: config.device.clone(),
                 problem: "TUN device vanished after creation".into(),
             })?;
+        disable_ipv6(&config.device);
         netlink::set_mtu_and_up(&handle, interface.index, tunnel_mtu).await?;
         if let Some(address) = config.tunnel_address {
             netlink::add_host_address(&handle, interface.index, address).await?;
@@ -273,6 +274,17 @@ impl Drop for UserspaceTunnel {
         for task in &self.tasks {
             task.abort();
         }
+    }
+}
+
+/// `sysctl net.ipv6.conf.DEV.disable_ipv6=1`, before the device goes up: like `tunl0`, the
+/// tunnel carries IPv4 only, so no link-local address and no router solicitations. The
+/// `net` sysctls resolve in the calling thread's namespace. Kernels without IPv6 lack the
+/// file, which is fine.
+fn disable_ipv6(device: &str) {
+    let path = format!("/proc/sys/net/ipv6/conf/{device}/disable_ipv6");
+    if let Err(e) = std::fs::write(&path, "1") {
+        tracing::debug!(error = %e, %path, "could not disable IPv6 on the tunnel device");
     }
 }
 
