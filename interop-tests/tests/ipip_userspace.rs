@@ -278,6 +278,7 @@ fn too_big_with_df_gets_frag_needed_from_the_tunnel() {
             "ping -n -c 1 -W 1 -M do -s 1500 -I {A_POD} {B_POD} 2>&1; true"
         ))
         .expect("ping runs");
+    eprintln!("ping -M do -s 1500 (device MTU 1480):\n{local}");
     assert!(local.contains("mtu=1480"), "ping output: {local}");
 
     // Shrink the underlay under the running tunnel: the tunnel learns the MTU from EMSGSIZE
@@ -292,6 +293,7 @@ fn too_big_with_df_gets_frag_needed_from_the_tunnel() {
             "ping -n -c 2 -i 0.3 -W 1 -M do -s 1452 -I {A_POD} {B_POD} 2>&1; true"
         ))
         .expect("ping runs");
+    eprintln!("ping -M do -s 1452 (underlay MTU now 1400):\n{answer}");
     assert!(
         answer.contains("Frag needed and DF set (mtu = 1380)"),
         "ping output: {answer}\n{}",

@@ -15,7 +15,7 @@ use super::{Shared, Stats, TunDevice};
 use crate::netlink;
 use crate::wire::encap::{self, EcnAction, MtuVerdict};
 use crate::wire::icmp::FragNeededRepr;
-use crate::wire::ipv4::{Ipv4Packet, MAX_PACKET_LEN};
+use crate::wire::ipv4::{Ipv4Packet, MAX_PACKET_LEN, PROTOCOL_IPIP};
 
 /// Handles the loops share.
 #[derive(Clone)]
@@ -74,6 +74,13 @@ async fn encap_one(
         Stats::bump(&shared.stats.dropped_malformed);
         return;
     };
+    if packet.protocol() == PROTOCOL_IPIP && packet.src_addr() == shared.local {
+        // Our own outer packet routed back into the device: the kernel's "collisions" check
+        // (route to the remote through the tunnel itself). Drop instead of looping.
+        Stats::bump(&shared.stats.dropped_no_peer);
+        tracing::debug!(destination = %packet.dst_addr(), "userspace IPIP: routing loop, dropped");
+        return;
+    }
     let Some(remote) = shared.peers().lookup(packet.dst_addr()) else {
         Stats::bump(&shared.stats.dropped_no_peer);
         tracing::debug!(destination = %packet.dst_addr(), "userspace IPIP: no peer, dropped");

@@ -61,7 +61,9 @@ impl TunnelParams {
     };
 
     /// The kernel's fallback `tunl0`, as `ip_tunnel_init_net()` creates it on module load from
-    /// zeroed parameters: `ttl inherit`, `tos 0`, `nopmtudisc`.
+    /// zeroed parameters: `ttl inherit`, `tos 0`, `nopmtudisc`. (A device made with `ip link
+    /// add NAME type ipip` instead gets `pmtudisc`: `ip_tunnel_netlink_parms()` sets DF unless
+    /// `IFLA_IPTUN_PMTUDISC` is 0.)
     pub const KERNEL_FALLBACK: TunnelParams = TunnelParams {
         ttl: 0,
         tos: 0,
