@@ -105,15 +105,15 @@ fn two_nodes() -> Nodes {
     }
 }
 
-/// Starts tcpdump for IPIP on `interface` and waits until it listens.
-fn capture(host: &Host, interface: &str) -> (Process, PathBuf) {
+/// Starts tcpdump with `filter` on `interface` and waits until it listens.
+fn capture(host: &Host, interface: &str, filter: &str) -> (Process, PathBuf) {
     let path = host.dir().join(format!("{interface}.pcap"));
     let path_text = path.display().to_string();
     let tcpdump = host
         .spawn(
             "tcpdump",
             "tcpdump",
-            &["-n", "-U", "-i", interface, "-w", &path_text, "ip proto 4"],
+            &["-n", "-U", "-i", interface, "-w", &path_text, filter],
         )
         .expect("start tcpdump");
     let stderr = tcpdump.stderr_path().to_path_buf();
@@ -177,7 +177,7 @@ fn kernel_outer_header(inner: &[u8], src: Ipv4Addr, dst: Ipv4Addr, ident: u16) -
 #[test]
 fn ping_between_pods_crosses_the_userspace_tunnel_as_ipip() {
     let nodes = two_nodes();
-    let (tcpdump, pcap) = capture(&nodes.b, &nodes.veth.b_interface);
+    let (tcpdump, pcap) = capture(&nodes.b, &nodes.veth.b_interface, "ip proto 4");
 
     let ping = nodes
         .a
@@ -287,6 +287,7 @@ fn too_big_with_df_gets_frag_needed_from_the_tunnel() {
         .a
         .ip(&["link", "set", &nodes.veth.a_interface, "mtu", "1400"])
         .expect("lower MTU");
+    let (tcpdump, pcap) = capture(&nodes.a, "lo", "icmp[0] == 3");
     let answer = nodes
         .a
         .run(&format!(
@@ -299,6 +300,51 @@ fn too_big_with_df_gets_frag_needed_from_the_tunnel() {
         "ping output: {answer}\n{}",
         nodes.a.logs_tail(20)
     );
+    // On the wire (lo: the error goes to a local sender): type 3 code 4, next-hop MTU 1380,
+    // TOS 0xc0 (precedence "internetwork control", as icmp_send() sets), good checksum.
+    wait_until("ICMP error captured", Duration::from_secs(10), || {
+        let count = if pcap.exists() {
+            pcap_ipv4_packets(&pcap).len()
+        } else {
+            0
+        };
+        Ok::<_, String>((count >= 1).then_some(()))
+    })
+    .expect("ICMP error on lo");
+    tcpdump
+        .terminate(Duration::from_secs(5))
+        .expect("stop tcpdump");
+    let fields = nodes
+        .a
+        .exec(
+            "tshark",
+            &[
+                "-r",
+                &pcap.display().to_string(),
+                "-T",
+                "fields",
+                "-e",
+                "ip.dsfield",
+                "-e",
+                "icmp.type",
+                "-e",
+                "icmp.code",
+                "-e",
+                "icmp.mtu",
+                "-e",
+                "icmp.checksum.status",
+            ],
+        )
+        .expect("tshark");
+    eprintln!("tshark on the ICMP error:\n{}", fields.stdout);
+    let first = fields.stdout.lines().next().expect("one ICMP error");
+    let columns: Vec<&str> = first.split('\t').collect();
+    assert!(columns[0].starts_with("0xc0"), "TOS 0xc0: {first}");
+    assert!(columns[1].starts_with('3'), "type 3: {first}");
+    assert!(columns[2].starts_with('4'), "code 4: {first}");
+    assert_eq!(columns[3], "1380", "next-hop MTU: {first}");
+    assert!(columns[4].starts_with('1'), "checksum good: {first}");
+
     // After the error the sender uses 1380: smaller pings still cross.
     let small = nodes
         .a
