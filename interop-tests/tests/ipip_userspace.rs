@@ -181,7 +181,10 @@ fn ping_between_pods_crosses_the_userspace_tunnel_as_ipip() {
 
     let ping = nodes
         .a
-        .exec("ping", &["-n", "-c", "3", "-W", "1", "-I", A_POD, B_POD])
+        .exec(
+            "ping",
+            &["-n", "-c", "3", "-W", "1", "-t", "17", "-I", A_POD, B_POD],
+        )
         .unwrap_or_else(|e| panic!("ping failed: {e}\n{}", nodes.a.logs_tail(30)));
     assert!(
         ping.stdout.contains("3 received"),
@@ -241,6 +244,13 @@ fn ping_between_pods_crosses_the_userspace_tunnel_as_ipip() {
         );
         let ttls: Vec<&str> = columns[2].split(',').collect();
         assert_eq!(ttls[0], ttls[1], "ttl inherit: {line}");
+        // Requests leave with TTL 17 (ping -t 17), replies with B's default 64.
+        let expected_ttl = if columns[3].starts_with(A_NODE) {
+            "17"
+        } else {
+            "64"
+        };
+        assert_eq!(ttls[0], expected_ttl, "{line}");
         assert!(
             columns[3] == format!("{A_NODE},{A_POD}") || columns[3] == format!("{B_NODE},{B_POD}"),
             "outer source is the node, inner the pod: {line}"

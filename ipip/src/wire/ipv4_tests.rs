@@ -146,6 +146,10 @@ proptest! {
         let _ = (packet.verify_checksum(), packet.packet(), packet.header());
         let _ = Ipv4Repr::parse(&packet);
         let _ = crate::wire::decapsulate(&bytes);
+        let _ = crate::wire::FragNeededRepr::parse(&bytes);
+        let _ = crate::wire::FragNeededRepr::about(&bytes, 1280);
+        let mut writable = bytes.clone();
+        crate::wire::encap::set_ce(&mut writable);
     }
 
     /// Emit then parse gives the same header back.
