@@ -138,6 +138,23 @@ impl Tunnel {
         }
     }
 
+    /// Userspace mode: replaces the peer table with the `via` routes out of the device
+    /// (`ip route show dev tunl0`), as the kernel reads next hops. Kernel mode: `Ok(0)`.
+    pub async fn load_peers_from_routes(&self) -> Result<usize> {
+        match self {
+            Tunnel::Kernel(_) => Ok(0),
+            Tunnel::Userspace(tunnel) => tunnel.load_peers_from_routes().await,
+        }
+    }
+
+    /// Userspace packet counters (`None` in kernel mode: see `ip -s link show tunl0`).
+    pub fn stats(&self) -> Option<crate::userspace::StatsSnapshot> {
+        match self {
+            Tunnel::Kernel(_) => None,
+            Tunnel::Userspace(tunnel) => Some(tunnel.stats()),
+        }
+    }
+
     /// Stops the userspace tasks; the kernel device stays (routes keep working across a
     /// restart).
     pub async fn shutdown(self) {

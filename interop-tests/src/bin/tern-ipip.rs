@@ -81,8 +81,8 @@ async fn main() -> anyhow::Result<()> {
         _ = terminate.recv() => {}
         _ = interrupt.recv() => {}
     }
-    if let Tunnel::Userspace(userspace) = &tunnel {
-        println!("STATS {:?}", userspace.stats());
+    if let Some(stats) = tunnel.stats() {
+        println!("STATS {stats:?}");
     }
     tunnel.shutdown().await;
     Ok(())
