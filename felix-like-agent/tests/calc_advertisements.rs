@@ -91,11 +91,19 @@ fn ranges_and_pod_cidrs_from_every_node() {
     assert_eq!(b.advertisements.len(), 5);
 }
 
+/// Service spec, LB ingress IPs, EndpointSlices, expected single addresses on node a.
+type LocalServiceCase = (
+    &'static str,
+    Vec<&'static str>,
+    Vec<String>,
+    Vec<&'static str>,
+);
+
 #[test]
 fn local_service_table() {
     // (service spec, LB ingress, endpoint slices, expected single addresses on node a)
     let ready_on_a = slice("s1", "svc", "IPv4", &[("198.19.1.9", "a", Some(true))]);
-    let cases: Vec<(&str, Vec<&str>, Vec<String>, Vec<&str>)> = vec![
+    let cases: Vec<LocalServiceCase> = vec![
         // Ready local endpoint: cluster IP, the external IP inside the range, the LB IP inside.
         (
             LOCAL_LB,
