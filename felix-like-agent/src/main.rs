@@ -1,5 +1,144 @@
-//! `ternd`, the tern node agent. Not built yet: see issue 4.
+//! `ternd`, the tern node agent: reads cluster objects, works out what this node peers with
+//! and advertises, and keeps that true as objects change. Runs in the foreground and logs to
+//! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
+//! cleanly on SIGTERM (kernel routes stay for the graceful-restart window).
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("ternd: the node agent is not built yet (issue 4)")
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tern_agent::apply::LoggingApplier;
+use tern_agent::calc::CalcOptions;
+use tern_agent::datastore::watch::log_scan_report;
+use tern_agent::datastore::{FileDatastore, WatchOptions, watch_directory};
+
+/// The tern node agent.
+#[derive(Debug, Parser)]
+#[command(name = "ternd", version, about)]
+struct Args {
+    /// This node's name (default: the hostname).
+    #[arg(long, env = "TERN_NODE_NAME")]
+    node_name: Option<String>,
+    /// A directory of YAML manifests, or `kubernetes`.
+    #[arg(long, env = "TERN_DATASTORE", default_value = "/etc/tern/manifests")]
+    datastore: String,
+    /// Where the API socket for ternctl is served.
+    #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
+    api_socket: PathBuf,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the CustomResourceDefinitions of tern's kinds as YAML, or write one file per
+    /// CRD into a directory.
+    Crds {
+        /// Write `<plural>.tern.dev.yaml` files here instead of printing.
+        #[arg(long)]
+        output_dir: Option<PathBuf>,
+    },
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    if let Err(error) = run(args) {
+        eprintln!("ternd: error: {error:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(Command::Crds { output_dir }) = args.command {
+        match output_dir {
+            Some(directory) => {
+                for path in tern_agent::crds::write_crds(&directory)? {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            None => print!("{}", tern_agent::crds::all_crds_yaml()?),
+        }
+        return Ok(());
+    }
+    let node_name = match args.node_name {
+        Some(name) if !name.trim().is_empty() => name.trim().to_string(),
+        Some(_) => bail!("--node-name must not be empty"),
+        None => hostname().context("cannot determine the node name; pass --node-name")?,
+    };
+    if args.datastore == "kubernetes" {
+        bail!(
+            "--datastore kubernetes is not available in this build yet; use a manifest directory"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(serve(
+        node_name,
+        PathBuf::from(args.datastore),
+        args.api_socket,
+    ))
+}
+
+async fn serve(node_name: String, directory: PathBuf, api_socket: PathBuf) -> anyhow::Result<()> {
+    let (datastore, report) = FileDatastore::open(&directory)
+        .with_context(|| format!("unusable datastore {}", directory.display()))?;
+    log_scan_report(&report);
+    tracing::info!(
+        node = %node_name,
+        datastore = %directory.display(),
+        api_socket = %api_socket.display(),
+        "ternd starting: {}",
+        datastore.snapshot().summary()
+    );
+    let (snapshots, _watcher) = watch_directory(datastore, WatchOptions::default())
+        .with_context(|| format!("unusable datastore {}", directory.display()))?;
+    let mut applier = LoggingApplier;
+    let shutdown = async {
+        match shutdown_signal().await {
+            Ok(name) => tracing::info!("{name} received; stopping (kernel routes stay in place)"),
+            Err(error) => tracing::error!("cannot wait for signals: {error}"),
+        }
+    };
+    tern_agent::daemon::run(
+        &node_name,
+        &CalcOptions::default(),
+        snapshots,
+        &mut applier,
+        shutdown,
+    )
+    .await;
+    tracing::info!("ternd stopped");
+    Ok(())
+}
+
+/// Waits for SIGTERM or SIGINT; returns the signal's name.
+async fn shutdown_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = terminate.recv() => "SIGTERM",
+        _ = interrupt.recv() => "SIGINT",
+    })
+}
+
+/// The kernel's host name.
+fn hostname() -> anyhow::Result<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .context("reading /proc/sys/kernel/hostname")?;
+    let name = name.trim();
+    if name.is_empty() {
+        bail!("the hostname is empty");
+    }
+    Ok(name.to_string())
 }

@@ -23,6 +23,7 @@ pub const DEFAULT_AS_NUMBER: AsNumber = AsNumber(64512);
     kind = "BGPConfiguration",
     root = "BgpConfiguration",
     plural = "bgpconfigurations",
+    doc = "Cluster-wide BGP settings; the object named default is global.",
     derive = "PartialEq",
     derive = "Default"
 )]

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
     kind = "BGPFilter",
     root = "BgpFilter",
     plural = "bgpfilters",
+    doc = "Ordered BGP import/export rules, referenced from BGPPeer filters.",
     derive = "PartialEq",
     derive = "Default"
 )]

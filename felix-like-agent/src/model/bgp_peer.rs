@@ -18,6 +18,7 @@ use super::{AsNumber, GoDuration, SecretPassword};
     kind = "BGPPeer",
     root = "BgpPeer",
     plural = "bgppeers",
+    doc = "A BGP peering for the nodes it selects (Calico BGPPeer semantics).",
     derive = "PartialEq",
     derive = "Default"
 )]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
     kind = "IPPool",
     root = "IpPool",
     plural = "ippools",
+    doc = "A pod address pool and how traffic to it is encapsulated.",
     derive = "PartialEq"
 )]
 #[serde(rename_all = "camelCase")]
