@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod calc;
+pub mod cni;
 pub mod crds;
 pub mod daemon;
 pub mod datastore;

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use tern_agent::apply::LoggingApplier;
 use tern_agent::calc::CalcOptions;
+use tern_agent::daemon::DaemonOptions;
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{FileDatastore, WatchOptions, watch_directory};
 
@@ -25,6 +26,13 @@ struct Args {
     /// Where the API socket for ternctl is served.
     #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
     api_socket: PathBuf,
+    /// Write the CNI conflist (ptp + host-local over the node's pod CIDRs) into this
+    /// directory, e.g. /etc/cni/net.d. Not written when unset.
+    #[arg(long, env = "TERN_CNI_CONF_DIR")]
+    cni_conf_dir: Option<PathBuf>,
+    /// MTU of pod interfaces in the CNI conflist.
+    #[arg(long, env = "TERN_CNI_MTU")]
+    cni_mtu: Option<u32>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -82,19 +90,29 @@ fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(serve(
+    let options = DaemonOptions {
         node_name,
+        calc: CalcOptions::default(),
+        cni_conf_dir: args.cni_conf_dir,
+        cni_mtu: args.cni_mtu,
+    };
+    runtime.block_on(serve(
+        options,
         PathBuf::from(args.datastore),
         args.api_socket,
     ))
 }
 
-async fn serve(node_name: String, directory: PathBuf, api_socket: PathBuf) -> anyhow::Result<()> {
+async fn serve(
+    options: DaemonOptions,
+    directory: PathBuf,
+    api_socket: PathBuf,
+) -> anyhow::Result<()> {
     let (datastore, report) = FileDatastore::open(&directory)
         .with_context(|| format!("unusable datastore {}", directory.display()))?;
     log_scan_report(&report);
     tracing::info!(
-        node = %node_name,
+        node = %options.node_name,
         datastore = %directory.display(),
         api_socket = %api_socket.display(),
         "ternd starting: {}",
@@ -109,14 +127,7 @@ async fn serve(node_name: String, directory: PathBuf, api_socket: PathBuf) -> an
             Err(error) => tracing::error!("cannot wait for signals: {error}"),
         }
     };
-    tern_agent::daemon::run(
-        &node_name,
-        &CalcOptions::default(),
-        snapshots,
-        &mut applier,
-        shutdown,
-    )
-    .await;
+    tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
     tracing::info!("ternd stopped");
     Ok(())
 }

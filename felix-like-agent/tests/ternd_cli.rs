@@ -85,10 +85,17 @@ fn datastore_from_environment_and_clean_sigterm() {
     let mut child = spawn(
         ternd()
             .env("TERN_NODE_NAME", "node-1")
-            .env("TERN_DATASTORE", common::examples_dir()),
+            .env("TERN_DATASTORE", common::examples_dir())
+            .env("TERN_CNI_CONF_DIR", dir.path().join("net.d")),
         &log,
     );
     let contents = wait_for_log(&log, "add peer");
+    wait_for_log(&log, "10-tern.conflist");
+    let conflist = std::fs::read_to_string(dir.path().join("net.d/10-tern.conflist")).unwrap();
+    assert!(
+        conflist.contains("\"198.19.1.0/24\"") && conflist.contains("\"2001:db8:42:1::/64\""),
+        "{conflist}"
+    );
     assert!(
         contents.contains("198.18.0.254") && contents.contains("198.18.0.21"),
         "{contents}"
