@@ -3,7 +3,9 @@
 //! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
 //! cleanly on SIGTERM (kernel routes stay for the graceful-restart window).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -11,7 +13,12 @@ use tern_agent::apply::LoggingApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
 use tern_agent::datastore::watch::log_scan_report;
-use tern_agent::datastore::{FileDatastore, WatchOptions, watch_directory};
+use tern_agent::datastore::{
+    FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
+};
+use tern_agent::snapshot::Snapshot;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// The tern node agent.
 #[derive(Debug, Parser)]
@@ -59,7 +66,10 @@ fn main() {
         .init();
     let args = Args::parse();
     if let Err(error) = run(args) {
-        eprintln!("ternd: error: {error:#}");
+        eprintln!("ternd: error: {error}");
+        if let Some(cause) = error.chain().nth(1) {
+            eprintln!("  caused by: {cause}");
+        }
         std::process::exit(1);
     }
 }
@@ -81,11 +91,6 @@ fn run(args: Args) -> anyhow::Result<()> {
         Some(_) => bail!("--node-name must not be empty"),
         None => hostname().context("cannot determine the node name; pass --node-name")?,
     };
-    if args.datastore == "kubernetes" {
-        bail!(
-            "--datastore kubernetes is not available in this build yet; use a manifest directory"
-        );
-    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -96,30 +101,54 @@ fn run(args: Args) -> anyhow::Result<()> {
         cni_conf_dir: args.cni_conf_dir,
         cni_mtu: args.cni_mtu,
     };
-    runtime.block_on(serve(
-        options,
-        PathBuf::from(args.datastore),
-        args.api_socket,
-    ))
+    runtime.block_on(async {
+        let (snapshots, _watcher) = if args.datastore == KUBERNETES {
+            open_kubernetes().await?
+        } else {
+            open_directory(&PathBuf::from(&args.datastore))?
+        };
+        tracing::info!(
+            node = %options.node_name,
+            datastore = %args.datastore,
+            api_socket = %args.api_socket.display(),
+            "ternd starting: {}",
+            snapshots.borrow().summary()
+        );
+        serve(options, snapshots).await
+    })
 }
 
-async fn serve(
-    options: DaemonOptions,
-    directory: PathBuf,
-    api_socket: PathBuf,
-) -> anyhow::Result<()> {
-    let (datastore, report) = FileDatastore::open(&directory)
+/// The `--datastore` value that selects the Kubernetes API.
+const KUBERNETES: &str = "kubernetes";
+
+/// How long the first list of every kind may take before the datastore counts as unusable.
+const KUBERNETES_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+
+type Snapshots = watch::Receiver<Arc<Snapshot>>;
+
+fn open_directory(directory: &Path) -> anyhow::Result<(Snapshots, JoinHandle<()>)> {
+    let (datastore, report) = FileDatastore::open(directory)
         .with_context(|| format!("unusable datastore {}", directory.display()))?;
     log_scan_report(&report);
-    tracing::info!(
-        node = %options.node_name,
-        datastore = %directory.display(),
-        api_socket = %api_socket.display(),
-        "ternd starting: {}",
-        datastore.snapshot().summary()
-    );
-    let (snapshots, _watcher) = watch_directory(datastore, WatchOptions::default())
-        .with_context(|| format!("unusable datastore {}", directory.display()))?;
+    watch_directory(datastore, WatchOptions::default())
+        .with_context(|| format!("unusable datastore {}", directory.display()))
+}
+
+async fn open_kubernetes() -> anyhow::Result<(Snapshots, JoinHandle<()>)> {
+    let client = kube::Client::try_default().await.context(
+        "unusable datastore kubernetes: no in-cluster configuration and no usable KUBECONFIG",
+    )?;
+    let (snapshots, mut ready, task) = watch_kubernetes(client, KubeOptions::default());
+    match tokio::time::timeout(KUBERNETES_SYNC_TIMEOUT, ready.wait_for(|ready| *ready)).await {
+        Ok(Ok(_)) => Ok((snapshots, task)),
+        _ => bail!(
+            "unusable datastore kubernetes: could not list every kind within {}s (see the warnings above)",
+            KUBERNETES_SYNC_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+async fn serve(options: DaemonOptions, snapshots: Snapshots) -> anyhow::Result<()> {
     let mut applier = LoggingApplier;
     let shutdown = async {
         match shutdown_signal().await {

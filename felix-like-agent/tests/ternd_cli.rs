@@ -79,6 +79,20 @@ fn missing_datastore_exits_non_zero_with_reason() {
 }
 
 #[test]
+fn kubernetes_datastore_without_a_cluster_exits_non_zero() {
+    let output = ternd()
+        .args(["--node-name", "node-1", "--datastore", "kubernetes"])
+        .env("KUBECONFIG", "/nonexistent/kubeconfig")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unusable datastore kubernetes"), "{stderr}");
+}
+
+#[test]
 fn datastore_from_environment_and_clean_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("ternd.log");

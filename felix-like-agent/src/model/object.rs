@@ -217,3 +217,29 @@ impl Object {
         }
     }
 }
+
+macro_rules! object_from {
+    ($($variant:ident($type:ty)),* $(,)?) => {
+        $(
+            impl From<$type> for Object {
+                fn from(object: $type) -> Self {
+                    Object::$variant(object)
+                }
+            }
+        )*
+    };
+}
+
+object_from!(
+    Node(Node),
+    Service(Service),
+    Namespace(Namespace),
+    Pod(Pod),
+    Secret(Secret),
+    EndpointSlice(EndpointSlice),
+    NetworkPolicy(NetworkPolicy),
+    BgpConfiguration(BgpConfiguration),
+    BgpPeer(BgpPeer),
+    IpPool(IpPool),
+    BgpFilter(BgpFilter),
+);
