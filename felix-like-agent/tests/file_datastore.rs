@@ -161,6 +161,19 @@ fn unknown_kinds_are_skipped_with_a_warning() {
     assert!(parsed.warnings[0].message.contains("apps/v1/Deployment"));
 }
 
+#[test]
+fn unknown_fields_are_reported_as_warnings() {
+    let text = PEER.replace("asNumber: 65000", "asNumber: 65000\n  ttlSecurty: 1");
+    let parsed = parse_manifest(Path::new("p.yaml"), &text).unwrap();
+    assert_eq!(parsed.objects.len(), 1);
+    assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+    let warning = parsed.warnings[0].to_string();
+    assert_eq!(
+        warning,
+        "p.yaml: document 1 (index 0), field spec.ttlSecurty: unknown field of BGPPeer; ignored"
+    );
+}
+
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::write(dir.join(name), text).unwrap();
 }

@@ -91,7 +91,10 @@ pub fn parse_manifest(file: &Path, text: &str) -> Result<ParsedManifest, Manifes
             ));
             continue;
         };
-        let object = match decode(kind, value) {
+        let mut unknown_fields = Vec::new();
+        let object = match decode(kind, value, &mut |path| {
+            unknown_fields.push(path.to_string())
+        }) {
             Ok(object) => object,
             Err(e) => {
                 let field = field_path(&e);
@@ -118,6 +121,16 @@ pub fn parse_manifest(file: &Path, text: &str) -> Result<ParsedManifest, Manifes
                 "missing object name".into(),
             ));
         }
+        // apiVersion and kind were checked above; some types skip them while decoding.
+        unknown_fields.retain(|field| field != "apiVersion" && field != "kind");
+        for field in unknown_fields {
+            parsed.warnings.push(error(
+                index,
+                None,
+                Some(&field),
+                format!("unknown field of {}; ignored", kind.name()),
+            ));
+        }
         parsed.objects.push(object);
     }
     Ok(parsed)
@@ -133,12 +146,19 @@ fn required_string(mapping: &serde_yaml_ng::Mapping, key: &str) -> Result<String
 
 type DecodeError<E> = serde_path_to_error::Error<E>;
 
-/// Decodes one document as `kind`, tracking the path to any failing field.
-fn decode<'de, D>(kind: Kind, document: D) -> Result<Object, DecodeError<D::Error>>
+/// Decodes one document as `kind`, tracking the path to any failing field and telling
+/// `unknown_field` the path of every field the kind does not have.
+fn decode<'de, D, F>(
+    kind: Kind,
+    document: D,
+    unknown_field: &mut F,
+) -> Result<Object, DecodeError<D::Error>>
 where
     D: serde::Deserializer<'de>,
+    F: FnMut(serde_ignored::Path),
 {
     use serde_path_to_error::deserialize as typed;
+    let document = serde_ignored::Deserializer::new(document, unknown_field);
     Ok(match kind {
         Kind::Node => Object::Node(typed(document)?),
         Kind::Service => Object::Service(typed(document)?),
@@ -163,7 +183,7 @@ fn field_path<E>(error: &DecodeError<E>) -> Option<String> {
 /// (decoding from an already parsed value loses positions). Only runs on the error path.
 fn locate(text: &str, index: usize, kind: Kind) -> Option<usize> {
     let document = serde_yaml_ng::Deserializer::from_str(text).nth(index)?;
-    let error = decode(kind, document).err()?;
+    let error = decode(kind, document, &mut |_| {}).err()?;
     error
         .into_inner()
         .location()
