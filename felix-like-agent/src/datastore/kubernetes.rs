@@ -73,67 +73,17 @@ pub fn watch_kubernetes(
     JoinHandle<()>,
 ) {
     let (updates_tx, updates) = mpsc::unbounded_channel();
-    let mut watches: Vec<JoinHandle<()>> = vec![
-        spawn_watch(
-            Api::<Node>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::Node),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<Service>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::Service),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<Namespace>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::Namespace),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<Pod>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::Pod),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<EndpointSlice>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::EndpointSlice),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<NetworkPolicy>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::NetworkPolicy),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<BgpConfiguration>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::BgpConfiguration),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<BgpPeer>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::BgpPeer),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<IpPool>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::IpPool),
-            &updates_tx,
-        ),
-        spawn_watch(
-            Api::<BgpFilter>::all(client.clone()),
-            watcher::Config::default(),
-            Source::Kind(Kind::BgpFilter),
-            &updates_tx,
-        ),
+    let mut watches = vec![
+        watch_all::<Node>(&client, Kind::Node, &updates_tx),
+        watch_all::<Service>(&client, Kind::Service, &updates_tx),
+        watch_all::<Namespace>(&client, Kind::Namespace, &updates_tx),
+        watch_all::<Pod>(&client, Kind::Pod, &updates_tx),
+        watch_all::<EndpointSlice>(&client, Kind::EndpointSlice, &updates_tx),
+        watch_all::<NetworkPolicy>(&client, Kind::NetworkPolicy, &updates_tx),
+        watch_all::<BgpConfiguration>(&client, Kind::BgpConfiguration, &updates_tx),
+        watch_all::<BgpPeer>(&client, Kind::BgpPeer, &updates_tx),
+        watch_all::<IpPool>(&client, Kind::IpPool, &updates_tx),
+        watch_all::<BgpFilter>(&client, Kind::BgpFilter, &updates_tx),
     ];
     let (publisher, receiver) = watch::channel(Arc::new(Snapshot::default()));
     let (ready_tx, ready) = watch::channel(false);
@@ -167,6 +117,20 @@ pub fn watch_kubernetes(
         }
     });
     (receiver, ready, task)
+}
+
+/// Watches every object of one kind, in all namespaces.
+fn watch_all<K>(
+    client: &Client,
+    kind: Kind,
+    updates: &mpsc::UnboundedSender<Update>,
+) -> JoinHandle<()>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + Debug + Send + 'static,
+    Object: From<K>,
+{
+    let api = Api::<K>::all(client.clone());
+    spawn_watch(api, watcher::Config::default(), Source::Kind(kind), updates)
 }
 
 /// Runs a kube watcher for one source and forwards its events.
