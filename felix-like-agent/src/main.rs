@@ -40,6 +40,9 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
+    /// tern's namespace: where the Secrets that BGP passwords reference live.
+    #[arg(long, env = "TERN_NAMESPACE", default_value = "kube-system")]
+    namespace: String,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -97,13 +100,15 @@ fn run(args: Args) -> anyhow::Result<()> {
         .context("cannot start the async runtime")?;
     let options = DaemonOptions {
         node_name,
-        calc: CalcOptions::default(),
+        calc: CalcOptions {
+            secret_namespace: args.namespace.clone(),
+        },
         cni_conf_dir: args.cni_conf_dir,
         cni_mtu: args.cni_mtu,
     };
     runtime.block_on(async {
         let (snapshots, _watcher) = if args.datastore == KUBERNETES {
-            open_kubernetes().await?
+            open_kubernetes(&args.namespace).await?
         } else {
             open_directory(&PathBuf::from(&args.datastore))?
         };
@@ -134,11 +139,16 @@ fn open_directory(directory: &Path) -> anyhow::Result<(Snapshots, JoinHandle<()>
         .with_context(|| format!("unusable datastore {}", directory.display()))
 }
 
-async fn open_kubernetes() -> anyhow::Result<(Snapshots, JoinHandle<()>)> {
+async fn open_kubernetes(namespace: &str) -> anyhow::Result<(Snapshots, JoinHandle<()>)> {
     let client = kube::Client::try_default().await.context(
         "unusable datastore kubernetes: no in-cluster configuration and no usable KUBECONFIG",
     )?;
-    let (snapshots, mut ready, task) = watch_kubernetes(client, KubeOptions::default());
+    let (snapshots, mut ready, task) = watch_kubernetes(
+        client,
+        KubeOptions {
+            secret_namespace: namespace.to_string(),
+        },
+    );
     match tokio::time::timeout(KUBERNETES_SYNC_TIMEOUT, ready.wait_for(|ready| *ready)).await {
         Ok(Ok(_)) => Ok((snapshots, task)),
         _ => bail!(
