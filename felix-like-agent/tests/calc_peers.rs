@@ -406,7 +406,8 @@ fn session_parameters_from_the_bgp_peer() {
         bgp_peer("ebgp", "  peerIP: 198.18.0.254\n  asNumber: 65000\n  keepOriginalNextHop: true\n  sourceAddress: None\n  keepaliveTime: 10s\n  password:\n    secretKeyRef: {name: pw, key: k}\n"),
         bgp_peer("ibgp", "  peerIP: 198.18.0.253\n  asNumber: 64512\n  keepOriginalNextHop: true\n  password:\n    secretKeyRef: {name: b64, key: k}\n"),
         bgp_peer("no-secret", "  peerIP: 198.18.0.252\n  asNumber: 65000\n  password:\n    secretKeyRef: {name: missing, key: k}\n"),
-        bgp_peer("no-filter", "  peerIP: 198.18.0.251\n  asNumber: 65000\n  filters: [absent]\n"),
+        bgp_peer("no-filter", "  peerIP: 198.18.0.251\n  asNumber: 65000\n  filters: [absent, invalid]\n"),
+        "apiVersion: tern.dev/v1alpha1\nkind: BGPFilter\nmetadata: {name: invalid}\nspec:\n  importV4:\n    - {action: Reject, cidr: 198.19.0.0/16}\n".to_string(),
     ];
     let intent = calculate(&snapshot(&documents), "a").unwrap();
     let ebgp = intent.peer(ip("198.18.0.254")).unwrap();
@@ -425,12 +426,17 @@ fn session_parameters_from_the_bgp_peer() {
         "no session without its password"
     );
     assert!(intent.peer(ip("198.18.0.251")).unwrap().filters.is_empty());
-    assert_eq!(intent.problems.len(), 2, "{:?}", intent.problems);
+    assert_eq!(intent.problems.len(), 3, "{:?}", intent.problems);
     assert!(
         intent
             .problems
             .iter()
             .any(|p| p.contains("BGPFilter absent does not exist"))
+    );
+    assert!(
+        intent.problems.iter().any(|p| {
+            p.contains("BGPFilter invalid: spec.importV4[0]: cidr needs matchOperator")
+        })
     );
     assert!(
         intent

@@ -343,10 +343,13 @@ fn finish(context: &Context, peering: Peering, problems: &mut Vec<String>) -> Op
     let mut filters = Vec::new();
     for name in spec.map(|spec| spec.filters.as_slice()).unwrap_or_default() {
         match context.snapshot.bgp_filter(name) {
-            Some(filter) => filters.push(FilterIntent {
-                name: name.clone(),
-                spec: filter.spec.clone(),
-            }),
+            Some(filter) => match filter.spec.validate() {
+                Ok(()) => filters.push(FilterIntent {
+                    name: name.clone(),
+                    spec: filter.spec.clone(),
+                }),
+                Err(reason) => problems.push(format!("BGPFilter {name}: {reason}; not applied")),
+            },
             None => problems.push(format!("{owner}: BGPFilter {name} does not exist; skipped")),
         }
     }

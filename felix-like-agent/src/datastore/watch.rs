@@ -72,9 +72,11 @@ pub fn watch_directory(
     let (publisher, receiver) = watch::channel(Arc::new(datastore.snapshot().clone()));
     let task = tokio::spawn(async move {
         let _debouncer = debouncer; // lives as long as the task
+        let directory = datastore.directory().to_path_buf();
         let mut interval = tokio::time::interval(options.rescan_interval);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         interval.tick().await; // the first tick is immediate; the datastore was just read
+        let mut last_error: Option<String> = None;
         loop {
             tokio::select! {
                 _ = triggered.recv() => {}
@@ -83,6 +85,12 @@ pub fn watch_directory(
             }
             match datastore.rescan() {
                 Ok(report) => {
+                    if last_error.take().is_some() {
+                        tracing::info!(
+                            "datastore directory {} readable again",
+                            directory.display()
+                        );
+                    }
                     log_scan_report(&report);
                     if report.changed {
                         let snapshot = datastore.snapshot();
@@ -91,7 +99,11 @@ pub fn watch_directory(
                     }
                 }
                 Err(error) => {
-                    tracing::error!("{error}; keeping the objects last read");
+                    let message = error.to_string();
+                    if last_error.as_ref() != Some(&message) {
+                        tracing::error!("{message}; keeping the objects last read");
+                        last_error = Some(message);
+                    }
                 }
             }
         }

@@ -97,3 +97,113 @@ pub enum RouteSource {
     /// Learned from a BGP peer.
     RemotePeers,
 }
+
+impl BgpFilterSpec {
+    /// Checks what the schema cannot: `cidr` and `matchOperator` come together, a CIDR is of
+    /// its list's family, and `prefixLength` bounds are ordered and within the family's
+    /// length. The error names the offending rule (`spec.importV4[0]`).
+    pub fn validate(&self) -> Result<(), String> {
+        let lists = [
+            ("exportV4", &self.export_v4, true),
+            ("importV4", &self.import_v4, true),
+            ("exportV6", &self.export_v6, false),
+            ("importV6", &self.import_v6, false),
+        ];
+        for (field, rules, ipv4) in lists {
+            let family = if ipv4 { "IPv4" } else { "IPv6" };
+            let longest = if ipv4 { 32 } else { 128 };
+            for (index, rule) in rules.iter().enumerate() {
+                let at = format!("spec.{field}[{index}]");
+                match (&rule.cidr, rule.match_operator) {
+                    (Some(_), None) => return Err(format!("{at}: cidr needs matchOperator")),
+                    (None, Some(_)) => return Err(format!("{at}: matchOperator needs cidr")),
+                    _ => {}
+                }
+                if let Some(cidr) = rule.cidr
+                    && cidr.is_ipv4() != ipv4
+                {
+                    return Err(format!("{at}.cidr: {cidr} is not an {family} CIDR"));
+                }
+                if let Some(length) = rule.prefix_length {
+                    let min = length.min.unwrap_or(0);
+                    let max = length.max.unwrap_or(longest);
+                    if min > max || max > longest {
+                        return Err(format!(
+                            "{at}.prefixLength: need min <= max <= {longest}, got {min}..{max}"
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(cidr: Option<&str>, operator: Option<MatchOperator>) -> BgpFilterRule {
+        BgpFilterRule {
+            action: FilterAction::Reject,
+            match_operator: operator,
+            cidr: cidr.map(|c| c.parse().unwrap()),
+            prefix_length: None,
+            source: None,
+            interface: None,
+        }
+    }
+
+    #[test]
+    fn validation_table() {
+        let good = BgpFilterSpec {
+            import_v4: vec![
+                rule(Some("0.0.0.0/0"), Some(MatchOperator::Equal)),
+                rule(None, None),
+            ],
+            export_v6: vec![rule(Some("2001:db8::/32"), Some(MatchOperator::In))],
+            ..Default::default()
+        };
+        assert_eq!(good.validate(), Ok(()));
+
+        let cases = [
+            (
+                vec![rule(Some("0.0.0.0/0"), None)],
+                "spec.importV4[0]: cidr needs matchOperator",
+            ),
+            (
+                vec![rule(None, Some(MatchOperator::In))],
+                "spec.importV4[0]: matchOperator needs cidr",
+            ),
+            (
+                vec![
+                    rule(None, None),
+                    rule(Some("2001:db8::/32"), Some(MatchOperator::In)),
+                ],
+                "spec.importV4[1].cidr: 2001:db8::/32 is not an IPv4 CIDR",
+            ),
+        ];
+        for (rules, expected) in cases {
+            let spec = BgpFilterSpec {
+                import_v4: rules,
+                ..Default::default()
+            };
+            assert_eq!(spec.validate(), Err(expected.to_string()));
+        }
+
+        let mut long = rule(Some("198.19.0.0/16"), Some(MatchOperator::In));
+        long.prefix_length = Some(PrefixLength {
+            min: Some(24),
+            max: Some(33),
+        });
+        let spec = BgpFilterSpec {
+            export_v4: vec![long],
+            ..Default::default()
+        };
+        assert!(
+            spec.validate()
+                .unwrap_err()
+                .starts_with("spec.exportV4[0].prefixLength")
+        );
+    }
+}
