@@ -25,10 +25,15 @@ use tokio::task::JoinHandle;
 #[command(name = "ternd", version, about)]
 struct Args {
     /// This node's name (default: the hostname).
-    #[arg(long, env = "TERN_NODE_NAME")]
+    #[arg(long, env = "TERN_NODE_NAME", global = true)]
     node_name: Option<String>,
     /// A directory of YAML manifests, or `kubernetes`.
-    #[arg(long, env = "TERN_DATASTORE", default_value = "/etc/tern/manifests")]
+    #[arg(
+        long,
+        env = "TERN_DATASTORE",
+        default_value = "/etc/tern/manifests",
+        global = true
+    )]
     datastore: String,
     /// Where the API socket for ternctl is served.
     #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
@@ -41,7 +46,12 @@ struct Args {
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
-    #[arg(long, env = "TERN_NAMESPACE", default_value = "kube-system")]
+    #[arg(
+        long,
+        env = "TERN_NAMESPACE",
+        default_value = "kube-system",
+        global = true
+    )]
     namespace: String,
     #[command(subcommand)]
     command: Option<Command>,
@@ -56,6 +66,19 @@ enum Command {
         #[arg(long)]
         output_dir: Option<PathBuf>,
     },
+    /// Read the datastore once, print this node's BGP intent (peers, advertisements,
+    /// problems) and exit; non-zero when it cannot be computed.
+    Intent {
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value = "yaml")]
+        output: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Json,
+    Yaml,
 }
 
 fn main() {
@@ -89,7 +112,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let node_name = match args.node_name {
+    let node_name = match args.node_name.clone() {
         Some(name) if !name.trim().is_empty() => name.trim().to_string(),
         Some(_) => bail!("--node-name must not be empty"),
         None => hostname().context("cannot determine the node name; pass --node-name")?,
@@ -98,6 +121,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    if let Some(Command::Intent { output }) = args.command {
+        return runtime.block_on(print_intent(&args, &node_name, output));
+    }
     let options = DaemonOptions {
         node_name,
         calc: CalcOptions {
@@ -156,6 +182,25 @@ async fn open_kubernetes(namespace: &str) -> anyhow::Result<(Snapshots, JoinHand
             KUBERNETES_SYNC_TIMEOUT.as_secs()
         ),
     }
+}
+
+/// `ternd intent`: one calculation, printed.
+async fn print_intent(args: &Args, node_name: &str, output: OutputFormat) -> anyhow::Result<()> {
+    let (snapshots, _watcher) = if args.datastore == KUBERNETES {
+        open_kubernetes(&args.namespace).await?
+    } else {
+        open_directory(&PathBuf::from(&args.datastore))?
+    };
+    let options = CalcOptions {
+        secret_namespace: args.namespace.clone(),
+    };
+    let snapshot = snapshots.borrow().clone();
+    let intent = tern_agent::calc::calculate_with(&snapshot, node_name, &options)?;
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&intent)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml_ng::to_string(&intent)?),
+    }
+    Ok(())
 }
 
 async fn serve(options: DaemonOptions, snapshots: Snapshots) -> anyhow::Result<()> {

@@ -160,3 +160,41 @@ fn edits_take_effect_live_and_bad_files_are_reported() {
     wait_for_log(&log, "remove peer");
     assert!(terminate(&mut child).success());
 }
+
+#[test]
+fn intent_subcommand_prints_the_node_intent() {
+    let output = ternd()
+        .args([
+            "intent",
+            "-o",
+            "json",
+            "--node-name",
+            "node-1",
+            "--datastore",
+        ])
+        .arg(common::examples_dir())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let intent: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(intent["routerId"], "198.18.0.11");
+    assert_eq!(intent["peers"][1]["address"], "198.18.0.254");
+    assert_eq!(intent["peers"][1]["source"]["type"], "node specific");
+    assert_eq!(intent["peers"][1]["source"]["bgpPeer"], "tor-r1");
+    assert_eq!(intent["peers"][1]["password"], "<redacted>");
+    assert_eq!(intent["peers"][1]["maxRestartTime"], "120s");
+
+    let missing = ternd()
+        .args(["intent", "--node-name", "node-9", "--datastore"])
+        .arg(common::examples_dir())
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("node node-9 is not in the datastore")
+    );
+}

@@ -8,13 +8,16 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
+use serde::{Serialize, Serializer};
 
-use crate::model::{AsNumber, BgpFilterSpec};
+use crate::model::{AsNumber, BgpFilterSpec, GoDuration};
 
 use super::community::Community;
 
-/// This node's BGP intent.
-#[derive(Clone, Debug, PartialEq)]
+/// This node's BGP intent. Serializes (camelCase) for `ternd intent`; passwords show as
+/// `<redacted>`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct NodeIntent {
     /// The node's name.
     pub node: String,
@@ -50,7 +53,8 @@ impl NodeIntent {
     }
 }
 
-/// Why a session exists; `ternctl` shows it as the peer type.
+/// Why a session exists; `ternctl` shows it as the peer type. Serializes as
+/// `{type: "node specific", bgpPeer: NAME}`.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PeerSource {
     /// The node-to-node mesh.
@@ -65,6 +69,21 @@ pub enum PeerSource {
         /// The BGPPeer's name.
         bgp_peer: String,
     },
+}
+
+impl Serialize for PeerSource {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("type", self.type_name())?;
+        match self {
+            PeerSource::NodeMesh => {}
+            PeerSource::Global { bgp_peer } | PeerSource::NodeSpecific { bgp_peer } => {
+                map.serialize_entry("bgpPeer", bgp_peer)?;
+            }
+        }
+        map.end()
+    }
 }
 
 impl PeerSource {
@@ -82,6 +101,12 @@ impl PeerSource {
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub struct Password(pub String);
 
+impl Serialize for Password {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str("<redacted>")
+    }
+}
+
 impl fmt::Debug for Password {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Password(<redacted>)")
@@ -89,7 +114,7 @@ impl fmt::Debug for Password {
 }
 
 /// A resolved BGPFilter attached to a session.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FilterIntent {
     /// The BGPFilter's name.
     pub name: String,
@@ -98,7 +123,8 @@ pub struct FilterIntent {
 }
 
 /// One BGP session.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PeerIntent {
     /// Remote address.
     pub address: IpAddr,
@@ -117,8 +143,10 @@ pub struct PeerIntent {
     /// Keep the original next hop on export (only ever set for eBGP peers).
     pub keep_original_next_hop: bool,
     /// Graceful-restart time to advertise (RFC 4724 §4.2).
+    #[serde(serialize_with = "serialize_duration")]
     pub max_restart_time: Option<Duration>,
     /// Keepalive time (RFC 4271 §4.4).
+    #[serde(serialize_with = "serialize_duration")]
     pub keepalive_time: Option<Duration>,
     /// Local address to bind the session to.
     pub source_address: Option<IpAddr>,
@@ -154,7 +182,8 @@ impl PeerIntent {
 }
 
 /// Why a prefix is originated.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum AdvertisementOrigin {
     /// The node's `spec.podCIDRs`.
     PodCidr,
@@ -170,7 +199,7 @@ pub enum AdvertisementOrigin {
 }
 
 /// One originated prefix.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Advertisement {
     /// The prefix (network address, host bits zero).
     pub prefix: IpNetwork,
@@ -178,4 +207,15 @@ pub struct Advertisement {
     pub communities: BTreeSet<Community>,
     /// Every reason this prefix is originated.
     pub origins: BTreeSet<AdvertisementOrigin>,
+}
+
+/// Durations as Go-style strings (`120s`), like the manifests.
+fn serialize_duration<S: Serializer>(
+    duration: &Option<Duration>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    match duration {
+        Some(duration) => serializer.collect_str(&GoDuration(*duration)),
+        None => serializer.serialize_none(),
+    }
 }
