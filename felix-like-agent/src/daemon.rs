@@ -13,6 +13,10 @@ use crate::calc::{CalcOptions, NodeIntent, calculate_with};
 use crate::cni;
 use crate::snapshot::Snapshot;
 
+/// How long to wait before applying again after the applier failed. The retry diffs from the
+/// last intent applied successfully, so appliers must tolerate repeating part of a change.
+pub const APPLY_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// What the daemon loop needs besides objects.
 #[derive(Clone, Debug, Default)]
 pub struct DaemonOptions {
@@ -37,6 +41,7 @@ pub async fn run<A: IntentApplier>(
     let node_name = options.node_name.as_str();
     let mut current: Option<NodeIntent> = None;
     let mut last_error: Option<String> = None;
+    let mut retry = false;
     tokio::pin!(shutdown);
     loop {
         let snapshot = snapshots.borrow_and_update().clone();
@@ -53,8 +58,17 @@ pub async fn run<A: IntentApplier>(
                         tracing::info!("applying intent change: {}", diff.summary());
                     }
                     match applier.apply(&intent, &diff).await {
-                        Ok(()) => current = Some(intent),
-                        Err(error) => tracing::error!("applying intent failed: {error}"),
+                        Ok(()) => {
+                            current = Some(intent);
+                            retry = false;
+                        }
+                        Err(error) => {
+                            tracing::error!(
+                                "applying intent failed: {error}; retrying in {}s",
+                                APPLY_RETRY.as_secs()
+                            );
+                            retry = true;
+                        }
                     }
                 }
             }
@@ -71,6 +85,7 @@ pub async fn run<A: IntentApplier>(
             changed = snapshots.changed() => if changed.is_err() {
                 return current;
             },
+            _ = tokio::time::sleep(APPLY_RETRY), if retry => {}
         }
     }
 }

@@ -19,9 +19,9 @@ use crate::model::{
     AsNumber, BgpPeer, BgpPeerSpec, SecretPassword, SourceAddress, selector_matches,
 };
 
-use super::Context;
 use super::intent::{FilterIntent, Password, PeerIntent, PeerSource};
 use super::nodes::NodeBgp;
+use super::{Context, DEFAULT_LISTEN_PORT};
 
 /// Computes this node's sessions, sorted by address and port.
 pub(super) fn peers(context: &Context, problems: &mut Vec<String>) -> Vec<PeerIntent> {
@@ -209,7 +209,7 @@ fn forward_peerings<'a>(context: &Context, peer: &Resolved<'a>, peerings: &mut P
             let default_port = if peer_node.is_some() {
                 context.listen_port
             } else {
-                bgp_port()
+                DEFAULT_LISTEN_PORT
             };
             peerings.add(Peering {
                 address: *address,
@@ -283,10 +283,6 @@ fn common_addresses(local: &NodeBgp, remote: &NodeBgp) -> Vec<IpAddr> {
         .addresses()
         .filter(|address| local.address_like(*address).is_some())
         .collect()
-}
-
-fn bgp_port() -> u16 {
-    179
 }
 
 /// A session before its parameters are resolved.
