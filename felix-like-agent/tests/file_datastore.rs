@@ -228,6 +228,22 @@ fn bad_file_keeps_its_last_good_objects() {
 }
 
 #[test]
+fn duplicate_definitions_are_reported_and_the_later_file_wins() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.yaml", PEER);
+    write(dir.path(), "b.yaml", &PEER.replace("65000", "65099"));
+    let (datastore, report) = FileDatastore::open(dir.path()).unwrap();
+    assert_eq!(report.warnings.len(), 1, "{:?}", report.warnings);
+    let warning = report.warnings[0].to_string();
+    assert!(
+        warning.contains("b.yaml: BGPPeer tor is also defined in"),
+        "{warning}"
+    );
+    let peer = &datastore.snapshot().bgp_peers[&ObjectKey::cluster("tor")];
+    assert_eq!(peer.spec.as_number, Some(AsNumber(65099)));
+}
+
+#[test]
 fn unusable_directory_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("missing");

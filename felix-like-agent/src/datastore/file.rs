@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::model::Object;
+use crate::model::{Kind, Object, ObjectKey};
 use crate::snapshot::Snapshot;
 
 use super::manifest::{ManifestError, parse_manifest};
@@ -152,11 +152,28 @@ impl FileDatastore {
             }
         }
 
-        let snapshot = Snapshot::from_objects(
-            self.files
-                .values()
-                .flat_map(|state| state.objects.iter().cloned()),
-        );
+        let mut snapshot = Snapshot::default();
+        let mut defined_in: BTreeMap<(Kind, ObjectKey), &Path> = BTreeMap::new();
+        for (path, state) in &self.files {
+            for object in &state.objects {
+                let id = (object.kind(), object.key());
+                if let Some(earlier) = defined_in.insert(id, path)
+                    && !report.files_changed.is_empty()
+                    && earlier != path.as_path()
+                {
+                    report.warnings.push(file_error(
+                        path,
+                        format!(
+                            "{} {} is also defined in {}; this definition wins",
+                            object.kind().name(),
+                            object.key(),
+                            earlier.display()
+                        ),
+                    ));
+                }
+                snapshot.insert(object.clone());
+            }
+        }
         report.changed = snapshot != self.snapshot;
         self.snapshot = snapshot;
         Ok(report)
