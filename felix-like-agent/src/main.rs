@@ -133,6 +133,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         cni_mtu: args.cni_mtu,
     };
     runtime.block_on(async {
+        // Before anything slow, so a SIGTERM during start-up also stops cleanly.
+        let signals = ShutdownSignals::register().context("cannot install signal handlers")?;
         let (snapshots, _watcher) = if args.datastore == KUBERNETES {
             open_kubernetes(&args.namespace).await?
         } else {
@@ -145,7 +147,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(options, snapshots).await
+        serve(options, snapshots, signals).await
     })
 }
 
@@ -203,28 +205,43 @@ async fn print_intent(args: &Args, node_name: &str, output: OutputFormat) -> any
     Ok(())
 }
 
-async fn serve(options: DaemonOptions, snapshots: Snapshots) -> anyhow::Result<()> {
+async fn serve(
+    options: DaemonOptions,
+    snapshots: Snapshots,
+    mut signals: ShutdownSignals,
+) -> anyhow::Result<()> {
     let mut applier = LoggingApplier;
-    let shutdown = async {
-        match shutdown_signal().await {
-            Ok(name) => tracing::info!("{name} received; stopping (kernel routes stay in place)"),
-            Err(error) => tracing::error!("cannot wait for signals: {error}"),
-        }
+    let shutdown = async move {
+        let name = signals.recv().await;
+        tracing::info!("{name} received; stopping (kernel routes stay in place)");
     };
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
     tracing::info!("ternd stopped");
     Ok(())
 }
 
-/// Waits for SIGTERM or SIGINT; returns the signal's name.
-async fn shutdown_signal() -> std::io::Result<&'static str> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate())?;
-    let mut interrupt = signal(SignalKind::interrupt())?;
-    Ok(tokio::select! {
-        _ = terminate.recv() => "SIGTERM",
-        _ = interrupt.recv() => "SIGINT",
-    })
+/// SIGTERM and SIGINT handlers, installed once at start-up.
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn register() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Waits for either signal; returns its name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
 }
 
 /// The kernel's host name.
