@@ -1,5 +1,256 @@
-//! `ternd`, the tern node agent. Not built yet: see issue 4.
+//! `ternd`, the tern node agent: reads cluster objects, works out what this node peers with
+//! and advertises, and keeps that true as objects change. Runs in the foreground and logs to
+//! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
+//! cleanly on SIGTERM (kernel routes stay for the graceful-restart window).
 
-fn main() -> anyhow::Result<()> {
-    anyhow::bail!("ternd: the node agent is not built yet (issue 4)")
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use tern_agent::apply::LoggingApplier;
+use tern_agent::calc::CalcOptions;
+use tern_agent::daemon::DaemonOptions;
+use tern_agent::datastore::watch::log_scan_report;
+use tern_agent::datastore::{
+    FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
+};
+use tern_agent::snapshot::Snapshot;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// The tern node agent.
+#[derive(Debug, Parser)]
+#[command(name = "ternd", version, about)]
+struct Args {
+    /// This node's name (default: the hostname).
+    #[arg(long, env = "TERN_NODE_NAME", global = true)]
+    node_name: Option<String>,
+    /// A directory of YAML manifests, or `kubernetes`.
+    #[arg(
+        long,
+        env = "TERN_DATASTORE",
+        default_value = "/etc/tern/manifests",
+        global = true
+    )]
+    datastore: String,
+    /// Where the API socket for ternctl is served.
+    #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
+    api_socket: PathBuf,
+    /// Write the CNI conflist (ptp + host-local over the node's pod CIDRs) into this
+    /// directory, e.g. /etc/cni/net.d. Not written when unset.
+    #[arg(long, env = "TERN_CNI_CONF_DIR")]
+    cni_conf_dir: Option<PathBuf>,
+    /// MTU of pod interfaces in the CNI conflist.
+    #[arg(long, env = "TERN_CNI_MTU")]
+    cni_mtu: Option<u32>,
+    /// tern's namespace: where the Secrets that BGP passwords reference live.
+    #[arg(
+        long,
+        env = "TERN_NAMESPACE",
+        default_value = "kube-system",
+        global = true
+    )]
+    namespace: String,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the CustomResourceDefinitions of tern's kinds as YAML, or write one file per
+    /// CRD into a directory.
+    Crds {
+        /// Write `<plural>.tern.dev.yaml` files here instead of printing.
+        #[arg(long)]
+        output_dir: Option<PathBuf>,
+    },
+    /// Read the datastore once, print this node's BGP intent (peers, advertisements,
+    /// problems) and exit; non-zero when it cannot be computed.
+    Intent {
+        /// Output format.
+        #[arg(long, short = 'o', value_enum, default_value = "yaml")]
+        output: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum OutputFormat {
+    Json,
+    Yaml,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let args = Args::parse();
+    if let Err(error) = run(args) {
+        eprintln!("ternd: error: {error}");
+        if let Some(cause) = error.chain().nth(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    if let Some(Command::Crds { output_dir }) = args.command {
+        match output_dir {
+            Some(directory) => {
+                for path in tern_agent::crds::write_crds(&directory)? {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            None => print!("{}", tern_agent::crds::all_crds_yaml()?),
+        }
+        return Ok(());
+    }
+    let node_name = match args.node_name.clone() {
+        Some(name) if !name.trim().is_empty() => name.trim().to_string(),
+        Some(_) => bail!("--node-name must not be empty"),
+        None => hostname().context("cannot determine the node name; pass --node-name")?,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    if let Some(Command::Intent { output }) = args.command {
+        return runtime.block_on(print_intent(&args, &node_name, output));
+    }
+    let options = DaemonOptions {
+        node_name,
+        calc: CalcOptions {
+            secret_namespace: args.namespace.clone(),
+        },
+        cni_conf_dir: args.cni_conf_dir,
+        cni_mtu: args.cni_mtu,
+    };
+    runtime.block_on(async {
+        // Before anything slow, so a SIGTERM during start-up also stops cleanly.
+        let signals = ShutdownSignals::register().context("cannot install signal handlers")?;
+        let (snapshots, _watcher) = if args.datastore == KUBERNETES {
+            open_kubernetes(&args.namespace).await?
+        } else {
+            open_directory(&PathBuf::from(&args.datastore))?
+        };
+        tracing::info!(
+            node = %options.node_name,
+            datastore = %args.datastore,
+            api_socket = %args.api_socket.display(),
+            "ternd starting: {}",
+            snapshots.borrow().summary()
+        );
+        serve(options, snapshots, signals).await
+    })
+}
+
+/// The `--datastore` value that selects the Kubernetes API.
+const KUBERNETES: &str = "kubernetes";
+
+/// How long the first list of every kind may take before the datastore counts as unusable.
+const KUBERNETES_SYNC_TIMEOUT: Duration = Duration::from_secs(60);
+
+type Snapshots = watch::Receiver<Arc<Snapshot>>;
+
+fn open_directory(directory: &Path) -> anyhow::Result<(Snapshots, JoinHandle<()>)> {
+    let (datastore, report) = FileDatastore::open(directory)
+        .with_context(|| format!("unusable datastore {}", directory.display()))?;
+    log_scan_report(&report);
+    watch_directory(datastore, WatchOptions::default())
+        .with_context(|| format!("unusable datastore {}", directory.display()))
+}
+
+async fn open_kubernetes(namespace: &str) -> anyhow::Result<(Snapshots, JoinHandle<()>)> {
+    let client = kube::Client::try_default().await.context(
+        "unusable datastore kubernetes: no in-cluster configuration and no usable KUBECONFIG",
+    )?;
+    let (snapshots, mut ready, task) = watch_kubernetes(
+        client,
+        KubeOptions {
+            secret_namespace: namespace.to_string(),
+        },
+    );
+    match tokio::time::timeout(KUBERNETES_SYNC_TIMEOUT, ready.wait_for(|ready| *ready)).await {
+        Ok(Ok(_)) => Ok((snapshots, task)),
+        _ => bail!(
+            "unusable datastore kubernetes: could not list every kind within {}s (see the warnings above)",
+            KUBERNETES_SYNC_TIMEOUT.as_secs()
+        ),
+    }
+}
+
+/// `ternd intent`: one calculation, printed.
+async fn print_intent(args: &Args, node_name: &str, output: OutputFormat) -> anyhow::Result<()> {
+    let (snapshots, _watcher) = if args.datastore == KUBERNETES {
+        open_kubernetes(&args.namespace).await?
+    } else {
+        open_directory(&PathBuf::from(&args.datastore))?
+    };
+    let options = CalcOptions {
+        secret_namespace: args.namespace.clone(),
+    };
+    let snapshot = snapshots.borrow().clone();
+    let intent = tern_agent::calc::calculate_with(&snapshot, node_name, &options)?;
+    match output {
+        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&intent)?),
+        OutputFormat::Yaml => print!("{}", serde_yaml_ng::to_string(&intent)?),
+    }
+    Ok(())
+}
+
+async fn serve(
+    options: DaemonOptions,
+    snapshots: Snapshots,
+    mut signals: ShutdownSignals,
+) -> anyhow::Result<()> {
+    let mut applier = LoggingApplier;
+    let shutdown = async move {
+        let name = signals.recv().await;
+        tracing::info!("{name} received; stopping (kernel routes stay in place)");
+    };
+    tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
+    tracing::info!("ternd stopped");
+    Ok(())
+}
+
+/// SIGTERM and SIGINT handlers, installed once at start-up.
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn register() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(ShutdownSignals {
+            terminate: signal(SignalKind::terminate())?,
+            interrupt: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    /// Waits for either signal; returns its name.
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+        }
+    }
+}
+
+/// The kernel's host name.
+fn hostname() -> anyhow::Result<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .context("reading /proc/sys/kernel/hostname")?;
+    let name = name.trim();
+    if name.is_empty() {
+        bail!("the hostname is empty");
+    }
+    Ok(name.to_string())
 }
