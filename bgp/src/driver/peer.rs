@@ -18,9 +18,10 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{debug, info, warn};
 
 use crate::fsm::{
-    ConnectionId, Direction, Input, Negotiated, Output, Session, SessionConfig, State,
+    ConnectionId, Direction, DownReason, Input, Negotiated, Output, Session, SessionConfig,
+    State,
 };
-use crate::packet::{CodecContext, Message, RouteRefresh, Update};
+use crate::packet::{CodecContext, Message, Notification, RouteRefresh, Update};
 use crate::speaker::status::SharedCounters;
 
 use super::connection::{ConnectionTasks, ReadEvent};
@@ -37,6 +38,13 @@ pub enum PeerCommand {
     Send { epoch: u64, updates: Vec<Update> },
     /// Stop with NOTIFICATION Cease and this subcode, then end the task.
     Stop { cease_subcode: u8 },
+    /// Close the session with this NOTIFICATION and stay Idle until [`PeerCommand::Start`].
+    Halt(Notification),
+    /// Start again after [`PeerCommand::Halt`].
+    Start,
+    /// Close every connection without a NOTIFICATION (the peer sees the TCP connection go, so
+    /// a graceful restart helper keeps our routes), then end the task.
+    Abort,
 }
 
 /// What a session task tells the core.
@@ -52,7 +60,8 @@ pub enum PeerEvent {
     },
     /// The session (or an attempt) ended.
     Down {
-        reason: String,
+        reason: DownReason,
+        was_established: bool,
     },
     /// An outgoing connection attempt failed.
     ConnectFailed(String),
@@ -145,7 +154,7 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
     };
     let core = task.core.clone();
     task.handle(Input::ManualStart);
-    let mut stop_subcode = crate::fsm::cease::ADMINISTRATIVE_SHUTDOWN;
+    let mut stop_subcode = Some(crate::fsm::cease::ADMINISTRATIVE_SHUTDOWN);
     loop {
         let next = task.timers.next();
         let backlog = task.outbox.len();
@@ -162,9 +171,17 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
             command = commands.recv() => match command {
                 None => break,
                 Some(PeerCommand::Stop { cease_subcode }) => {
-                    stop_subcode = cease_subcode;
+                    stop_subcode = Some(cease_subcode);
                     break;
                 }
+                Some(PeerCommand::Abort) => {
+                    stop_subcode = None;
+                    break;
+                }
+                Some(PeerCommand::Halt(notification)) => {
+                    task.handle(Input::AutomaticStop { notification });
+                }
+                Some(PeerCommand::Start) => task.handle(Input::ManualStart),
                 Some(PeerCommand::Incoming(stream)) => {
                     task.add_connection(stream, Direction::Incoming);
                 }
@@ -182,9 +199,14 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
         }
         task.closing.retain(|handle| !handle.is_finished());
     }
-    task.handle(Input::ManualStop {
-        cease_subcode: stop_subcode,
-    });
+    match stop_subcode {
+        Some(cease_subcode) => task.handle(Input::ManualStop { cease_subcode }),
+        None => {
+            for (_, connection) in task.connections.drain() {
+                task.closing.push(connection.tasks.close());
+            }
+        }
+    }
     if let Some(attempt) = task.connecting.take() {
         attempt.abort();
     }
@@ -266,7 +288,8 @@ impl PeerTask {
             } => {
                 info!(peer = %self.peer, %reason, was_established, "BGP session down");
                 self.report(PeerEvent::Down {
-                    reason: reason.to_string(),
+                    reason,
+                    was_established,
                 });
             }
             Output::Update(update) => self.report(PeerEvent::Update(Box::new(update))),
