@@ -21,6 +21,6 @@ pub mod speaker;
 pub use fsm::State;
 pub use rib::{DecidingStep, Path, PeerType, Route, RouteSource};
 pub use speaker::{
-    Families, GracefulRestartConfig, MaxPrefix, MessageCounters, MessageCounts, PeerConfig, PeerStatus, RouteChange, Speaker,
-    SpeakerConfig, SpeakerError,
+    Families, GracefulRestartConfig, MaxPrefix, MessageCounters, MessageCounts, PeerConfig,
+    PeerStatus, RouteChange, Speaker, SpeakerConfig, SpeakerError,
 };

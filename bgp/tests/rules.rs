@@ -11,8 +11,8 @@ use bgp::packet::{
 };
 use bgp::{PeerConfig, PeerType, Route, Speaker, SpeakerConfig};
 use bytes::BytesMut;
-use speaker_support::{peer_of, speaker, wait_established, wait_for};
 use ipnetwork::IpNetwork;
+use speaker_support::{peer_of, speaker, wait_established, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 

@@ -18,8 +18,7 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{debug, info, warn};
 
 use crate::fsm::{
-    ConnectionId, Direction, DownReason, Input, Negotiated, Output, Session, SessionConfig,
-    State,
+    ConnectionId, Direction, DownReason, Input, Negotiated, Output, Session, SessionConfig, State,
 };
 use crate::packet::{CodecContext, Message, Notification, RouteRefresh, Update};
 use crate::speaker::status::SharedCounters;

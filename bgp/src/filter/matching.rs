@@ -35,7 +35,8 @@ impl CidrMatch {
         if prefix.is_ipv4() != self.cidr.is_ipv4() {
             return false;
         }
-        let equal = prefix.network() == self.cidr.network() && prefix.prefix() == self.cidr.prefix();
+        let equal =
+            prefix.network() == self.cidr.network() && prefix.prefix() == self.cidr.prefix();
         match self.operator {
             MatchOperator::Equal => equal,
             MatchOperator::NotEqual => !equal,

@@ -120,6 +120,9 @@ pub struct Decision {
     pub step: Option<DecidingStep>,
 }
 
+/// One elimination step: it keeps the candidates (indices) that are best by it.
+type Step<'a> = (DecidingStep, &'a dyn Fn(&mut Vec<usize>));
+
 /// Run the decision process over `paths`.
 pub fn decide<P: Borrow<Path>>(paths: &[P], context: &DecisionContext<'_>) -> Decision {
     let path = |i: usize| paths[i].borrow();
@@ -142,7 +145,7 @@ pub fn decide<P: Borrow<Path>>(paths: &[P], context: &DecisionContext<'_>) -> De
         _ => {}
     }
     let local_asn = context.local_asn;
-    let steps: [(DecidingStep, &dyn Fn(&mut Vec<usize>)); 6] = [
+    let steps: [Step<'_>; 6] = [
         (DecidingStep::LocalPref, &|alive| {
             keep_lowest(alive, |i| Reverse(local_pref(path(i))))
         }),
@@ -159,9 +162,9 @@ pub fn decide<P: Borrow<Path>>(paths: &[P], context: &DecisionContext<'_>) -> De
             let snapshot = alive.clone();
             alive.retain(|&i| {
                 let (asn, own) = (neighbor_as(path(i), local_asn), med(path(i)));
-                !snapshot.iter().any(|&j| {
-                    neighbor_as(path(j), local_asn) == asn && med(path(j)) < own
-                })
+                !snapshot
+                    .iter()
+                    .any(|&j| neighbor_as(path(j), local_asn) == asn && med(path(j)) < own)
             });
         }),
         (DecidingStep::ExternalOverInternal, &|alive| {
@@ -208,10 +211,7 @@ pub fn why_better(best: &Path, other: &Path, context: &DecisionContext<'_>) -> D
 /// that separated the two (or `PeerAddress` when nothing did).
 fn tie_break(a: &Path, b: &Path) -> (Ordering, DecidingStep) {
     let keys = [
-        (
-            router_id(a).cmp(&router_id(b)),
-            DecidingStep::RouterId,
-        ),
+        (router_id(a).cmp(&router_id(b)), DecidingStep::RouterId),
         (
             a.attributes
                 .cluster_list

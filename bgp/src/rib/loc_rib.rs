@@ -146,7 +146,11 @@ impl LocRib {
     }
 
     /// Apply `edit` to the paths of `prefix`, decide again, report the change.
-    fn change(&mut self, prefix: IpNetwork, edit: impl FnOnce(&mut Vec<Path>)) -> Option<BestChange> {
+    fn change(
+        &mut self,
+        prefix: IpNetwork,
+        edit: impl FnOnce(&mut Vec<Path>),
+    ) -> Option<BestChange> {
         let context = DecisionContext {
             local_asn: self.local_asn,
             max_paths: self.max_paths,

@@ -50,10 +50,9 @@ impl fmt::Display for LoopReason {
 
 /// `Err` when the path must be ignored. RFC 4271 §9.1.2, RFC 4456 §8.
 pub fn check_loops(attributes: &PathAttributes, check: &LoopCheck) -> Result<(), LoopReason> {
-    let own = attributes
-        .as_path
-        .as_ref()
-        .map_or(0, |path| path.asns().filter(|&asn| asn == check.local_asn).count());
+    let own = attributes.as_path.as_ref().map_or(0, |path| {
+        path.asns().filter(|&asn| asn == check.local_asn).count()
+    });
     if own > usize::from(check.allow_as_in) {
         return Err(LoopReason::OwnAs);
     }

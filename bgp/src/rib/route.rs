@@ -104,7 +104,11 @@ pub struct Path {
 
 impl Path {
     /// A fresh (not stale) path.
-    pub fn new(source: RouteSource, next_hop: Option<IpAddr>, attributes: Arc<PathAttributes>) -> Self {
+    pub fn new(
+        source: RouteSource,
+        next_hop: Option<IpAddr>,
+        attributes: Arc<PathAttributes>,
+    ) -> Self {
         Self {
             source,
             next_hop,

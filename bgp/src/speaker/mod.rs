@@ -50,9 +50,7 @@ use crate::driver::{listener, socket};
 use crate::packet::PathAttributes;
 use crate::rib::Route;
 
-pub use config::{
-    BGP_PORT, Families, GracefulRestartConfig, MaxPrefix, PeerConfig, SpeakerConfig,
-};
+pub use config::{BGP_PORT, Families, GracefulRestartConfig, MaxPrefix, PeerConfig, SpeakerConfig};
 pub use error::SpeakerError;
 pub use status::{MessageCounters, MessageCounts, PeerStatus, RouteChange};
 

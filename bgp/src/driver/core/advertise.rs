@@ -18,8 +18,7 @@ use crate::filter::Filter;
 use crate::fsm::Negotiated;
 use crate::packet::{Afi, RouteRefresh, Safi};
 use crate::rib::{
-    BestChange, ExportCache, ExportContext, Exported, Path, Route, build_updates,
-    end_of_rib,
+    BestChange, ExportCache, ExportContext, Exported, Path, Route, build_updates, end_of_rib,
 };
 use crate::speaker::RouteChange;
 
@@ -99,7 +98,11 @@ impl Core {
             let _ = self.routes.send(RouteChange {
                 prefix: change.prefix,
                 best: change.best.as_ref().map(|path| route(path, true)),
-                multipath: change.multipath.iter().map(|path| route(path, false)).collect(),
+                multipath: change
+                    .multipath
+                    .iter()
+                    .map(|path| route(path, false))
+                    .collect(),
             });
         }
         // Several changes to one prefix: what was advertised before the first, what is best
@@ -111,7 +114,11 @@ impl Core {
                 Some(&i) => net[i].2 = change.best.as_ref(),
                 None => {
                     index.insert(change.prefix, net.len());
-                    net.push((change.prefix, change.previous.as_ref(), change.best.as_ref()));
+                    net.push((
+                        change.prefix,
+                        change.previous.as_ref(),
+                        change.best.as_ref(),
+                    ));
                 }
             }
         }
@@ -128,7 +135,14 @@ impl Core {
             for (prefix, previous, best) in &net {
                 let before = previous.and_then(|path| cache.export(prefix, path));
                 let after = best.and_then(|path| cache.export(prefix, path));
-                diff(prefix, before, after, &mut announce, &mut withdraw, &mut peer.advertised);
+                diff(
+                    prefix,
+                    before,
+                    after,
+                    &mut announce,
+                    &mut withdraw,
+                    &mut peer.advertised,
+                );
             }
             send(peer, announce, withdraw);
         }
@@ -180,7 +194,14 @@ impl Core {
         for (prefix, path) in self.rib.best_paths() {
             let before = before_cache.export(&prefix, path);
             let after = after_cache.export(&prefix, path);
-            diff(&prefix, before, after, &mut announce, &mut withdraw, &mut peer.advertised);
+            diff(
+                &prefix,
+                before,
+                after,
+                &mut announce,
+                &mut withdraw,
+                &mut peer.advertised,
+            );
         }
         send(peer, announce, withdraw);
     }

@@ -65,10 +65,12 @@ impl Core {
         let helper = matches!(reason, DownReason::ConnectionClosed)
             || matches!(reason, DownReason::NotificationSent(n)
                 if n.code == NotificationCode::HoldTimerExpired);
-        let capability = peer
-            .established
-            .as_ref()
-            .and_then(|e| e.negotiated.graceful_restart.clone().map(|gr| (gr, e.negotiated.families.clone())));
+        let capability = peer.established.as_ref().and_then(|e| {
+            e.negotiated
+                .graceful_restart
+                .clone()
+                .map(|gr| (gr, e.negotiated.families.clone()))
+        });
         let changes = match capability {
             Some((capability, families)) if helper => {
                 let keep: Vec<(Afi, Safi)> = capability
@@ -100,7 +102,8 @@ impl Core {
                 let restart_time = Duration::from_secs(u64::from(capability.restart_time));
                 info!(peer = %address, ?restart_time, "peer restarting: keeping its routes as stale");
                 self.timers.stop(CoreTimer::StaleRoutes(address));
-                self.timers.arm(CoreTimer::PeerRestart(address), restart_time);
+                self.timers
+                    .arm(CoreTimer::PeerRestart(address), restart_time);
                 changes
             }
             _ => {
@@ -123,9 +126,7 @@ impl Core {
         };
         let capability = established.negotiated.graceful_restart.clone();
         let peer_without_capability = capability.is_none();
-        if peer_without_capability
-            && let Some(deferral) = &mut self.deferral
-        {
+        if peer_without_capability && let Some(deferral) = &mut self.deferral {
             deferral.waiting.remove(&address);
         }
         if peer.stale_families.is_empty() {

@@ -99,9 +99,9 @@ impl Core {
             );
             peer.adj_rib_in.insert(prefix, received);
             changes.extend(match path {
-                Some((next_hop, attributes)) => {
-                    self.rib.insert(prefix, Path::new(source, next_hop, attributes))
-                }
+                Some(attributes) => self
+                    .rib
+                    .insert(prefix, Path::new(source, next_hop, attributes)),
                 None => self.rib.remove(prefix, &source),
             });
         }
@@ -126,9 +126,10 @@ impl Core {
                 let stale = received.stale;
                 let (received, path) =
                     filter_import(&filters, peer.peer_type, prefix, received, &mut changed);
+                let next_hop = received.next_hop;
                 peer.adj_rib_in.insert(prefix, received);
                 changes.extend(match path {
-                    Some((next_hop, attributes)) => {
+                    Some(attributes) => {
                         let mut path = Path::new(source, next_hop, attributes);
                         path.stale = stale;
                         self.rib.insert(prefix, path)
@@ -143,14 +144,14 @@ impl Core {
 }
 
 /// The import filters' decision on one received route: the route to store (with its
-/// accepted flag) and, when accepted, the next hop and attributes for the Loc-RIB.
+/// accepted flag) and, when accepted, the attributes for the Loc-RIB.
 fn filter_import(
     filters: &[Arc<Filter>],
     peer_type: PeerType,
     prefix: IpNetwork,
     received: Received,
     changed: &mut Changed,
-) -> (Received, Option<(Option<IpAddr>, Arc<PathAttributes>)>) {
+) -> (Received, Option<Arc<PathAttributes>>) {
     let verdict = if filters.is_empty() {
         Verdict::Accept(&[])
     } else {
@@ -168,15 +169,13 @@ fn filter_import(
     let key = verdict.operations_key();
     let path = match verdict {
         Verdict::Reject => None,
-        Verdict::Accept(operations) if operations.is_empty() => {
-            Some((received.next_hop, received.attributes.clone()))
-        }
+        Verdict::Accept([]) => Some(received.attributes.clone()),
         Verdict::Accept(operations) => {
             let attributes = changed
                 .entry((Arc::as_ptr(&received.attributes) as usize, key))
                 .or_insert_with(|| Arc::new(filter::apply(operations, &received.attributes)))
                 .clone();
-            Some((received.next_hop, attributes))
+            Some(attributes)
         }
     };
     let received = Received {

@@ -53,7 +53,10 @@ impl Core {
             return;
         }
         let threshold = limit.saturating_mul(usize::from(max.warning_threshold_percent)) / 100;
-        let most = peer.adj_rib_in.accepted_in(true).max(peer.adj_rib_in.accepted_in(false));
+        let most = peer
+            .adj_rib_in
+            .accepted_in(true)
+            .max(peer.adj_rib_in.accepted_in(false));
         if most >= threshold && max.warning_threshold_percent > 0 {
             if !peer.max_prefix_warned {
                 warn!(peer = %address, prefixes = most, limit = max.limit, "prefix limit nearly reached");

@@ -103,7 +103,10 @@ impl Core {
             },
         );
         if let Some(deferral) = &mut self.deferral
-            && self.peers.get(&address).is_some_and(|p| p.config.graceful_restart.is_some())
+            && self
+                .peers
+                .get(&address)
+                .is_some_and(|p| p.config.graceful_restart.is_some())
         {
             deferral.wait_for(address);
         }
