@@ -95,6 +95,20 @@ async fn two_equal_paths(center: Ipv4Addr, first: (Ipv4Addr, u32), second: (Ipv4
             .collect();
         assert!(at_two.contains(&vec![65000, first.1]), "{at_two:?}");
     }
+
+    // The agent says the first next hop is unusable: the second path is the only one left.
+    s.set_unreachable_next_hops([IpAddr::V4(first.0)].into())
+        .await
+        .unwrap();
+    let routes = paths(&s, "198.19.99.0/24").await;
+    let best: Vec<&Route> = routes.iter().filter(|r| r.best).collect();
+    assert_eq!(best.len(), 1);
+    assert_eq!(best[0].path.next_hop, Some(IpAddr::V4(second.0)));
+    assert!(routes.iter().all(|r| !r.multipath));
+    let other = routes.iter().find(|r| !r.best).unwrap();
+    assert_eq!(other.decided_by, Some(DecidingStep::NextHopUnreachable));
+    let change = changes.recv().await.unwrap();
+    assert_eq!(change.next_hops(), vec![IpAddr::V4(second.0)]);
     for speaker in [s, one, two] {
         speaker.shutdown().await.unwrap();
     }

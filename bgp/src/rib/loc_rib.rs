@@ -27,6 +27,8 @@ pub struct BestChange {
     pub best: Option<Path>,
     /// The other selected equal-cost paths now (not including `best`).
     pub multipath: Vec<Path>,
+    /// What made `best` best.
+    pub step: Option<DecidingStep>,
 }
 
 /// The paths of one prefix: the selected ones first (best at 0), then the rest.
@@ -177,6 +179,7 @@ impl LocRib {
             previous: before.first().cloned(),
             best: after.first().cloned(),
             multipath: after.iter().skip(1).cloned().collect(),
+            step: entry.step,
         });
         if entry.paths.is_empty() {
             self.prefixes.remove(&prefix);
@@ -203,12 +206,13 @@ impl LocRib {
             .filter_map(|(prefix, entry)| entry.selected().first().map(|p| (*prefix, p)))
     }
 
-    /// Every prefix with its selected paths (best first), in prefix order.
-    pub fn selections(&self) -> impl Iterator<Item = (IpNetwork, &[Path])> {
+    /// Every prefix with its selected paths (best first) and the step that chose the best,
+    /// in prefix order.
+    pub fn selections(&self) -> impl Iterator<Item = (IpNetwork, &[Path], Option<DecidingStep>)> {
         self.prefixes
             .iter()
             .filter(|(_, entry)| entry.selected > 0)
-            .map(|(prefix, entry)| (*prefix, entry.selected()))
+            .map(|(prefix, entry)| (*prefix, entry.selected(), entry.step))
     }
 
     /// Every path, in prefix order, the selected ones first, each with why it is (not) best.

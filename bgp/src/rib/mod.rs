@@ -7,6 +7,7 @@
 pub mod adj_rib_in;
 pub mod decision;
 pub mod export;
+pub mod intern;
 pub mod loc_rib;
 pub mod reflection;
 pub mod route;
@@ -15,6 +16,7 @@ pub mod update_builder;
 pub use adj_rib_in::{AdjRibIn, Received};
 pub use decision::{DecidingStep, DecisionContext, decide};
 pub use export::{ExportCache, ExportContext, Exported, export};
+pub use intern::AttributeInterner;
 pub use loc_rib::{BestChange, DEFAULT_MAX_PATHS, LocRib};
 pub use reflection::{LoopCheck, LoopReason, check_loops};
 pub use route::{Path, PeerType, Route, RouteSource};

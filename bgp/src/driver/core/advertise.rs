@@ -92,7 +92,7 @@ impl Core {
                 path: path.clone(),
                 best,
                 multipath: !change.multipath.is_empty(),
-                decided_by: None,
+                decided_by: if best { change.step } else { None },
             };
             // No subscriber is fine.
             let _ = self.routes.send(RouteChange {
@@ -209,13 +209,13 @@ impl Core {
     /// Our restart is over: publish the whole Loc-RIB and send every established peer its
     /// table and End-of-RIB.
     pub(super) fn advertise_everything(&mut self) {
-        for (prefix, selected) in self.rib.selections() {
+        for (prefix, selected, step) in self.rib.selections() {
             let route = |path: &Path, best: bool| Route {
                 prefix,
                 path: path.clone(),
                 best,
                 multipath: selected.len() > 1,
-                decided_by: None,
+                decided_by: if best { step } else { None },
             };
             let _ = self.routes.send(RouteChange {
                 prefix,

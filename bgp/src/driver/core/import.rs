@@ -11,7 +11,7 @@ use tracing::debug;
 
 use crate::filter::{self, Candidate, Direction, Filter, Verdict};
 use crate::packet::{Afi, NextHop, PathAttributes, Safi, Update};
-use crate::rib::{BestChange, LoopCheck, Path, PeerType, Received, check_loops};
+use crate::rib::{AttributeInterner, BestChange, LoopCheck, Path, PeerType, Received, check_loops};
 
 use super::Core;
 
@@ -65,7 +65,7 @@ impl Core {
             // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
             attributes.local_pref = None;
         }
-        let received = Arc::new(attributes);
+        let received = self.interner.intern(attributes);
         let v4_next_hop = update.attributes.next_hop.map(IpAddr::V4);
         let mut announced: Vec<(IpNetwork, Option<IpAddr>)> = update
             .nlri
@@ -96,6 +96,7 @@ impl Core {
                 prefix,
                 received,
                 &mut changed,
+                &mut self.interner,
             );
             peer.adj_rib_in.insert(prefix, received);
             changes.extend(match path {
@@ -124,8 +125,14 @@ impl Core {
                     continue;
                 };
                 let stale = received.stale;
-                let (received, path) =
-                    filter_import(&filters, peer.peer_type, prefix, received, &mut changed);
+                let (received, path) = filter_import(
+                    &filters,
+                    peer.peer_type,
+                    prefix,
+                    received,
+                    &mut changed,
+                    &mut self.interner,
+                );
                 let next_hop = received.next_hop;
                 peer.adj_rib_in.insert(prefix, received);
                 changes.extend(match path {
@@ -151,6 +158,7 @@ fn filter_import(
     prefix: IpNetwork,
     received: Received,
     changed: &mut Changed,
+    interner: &mut AttributeInterner,
 ) -> (Received, Option<Arc<PathAttributes>>) {
     let verdict = if filters.is_empty() {
         Verdict::Accept(&[])
@@ -173,7 +181,7 @@ fn filter_import(
         Verdict::Accept(operations) => {
             let attributes = changed
                 .entry((Arc::as_ptr(&received.attributes) as usize, key))
-                .or_insert_with(|| Arc::new(filter::apply(operations, &received.attributes)))
+                .or_insert_with(|| interner.intern(filter::apply(operations, &received.attributes)))
                 .clone();
             Some(attributes)
         }

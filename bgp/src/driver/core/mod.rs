@@ -26,7 +26,9 @@ use tracing::debug;
 
 use crate::fsm::{Negotiated, State};
 use crate::packet::{Afi, PathAttributes, Safi};
-use crate::rib::{AdjRibIn, ExportContext, LocRib, PeerType, Route, RouteSource};
+use crate::rib::{
+    AdjRibIn, AttributeInterner, ExportContext, LocRib, PeerType, Route, RouteSource,
+};
 use crate::speaker::status::SharedCounters;
 use crate::speaker::{PeerConfig, PeerStatus, RouteChange, SpeakerConfig, SpeakerError};
 
@@ -127,6 +129,8 @@ pub struct Core {
     events: mpsc::Sender<PeerEventEnvelope>,
     next_instance: u64,
     timers: Timers<CoreTimer>,
+    /// Received and filtered attribute sets, shared across UPDATEs and peers.
+    interner: AttributeInterner,
     /// While we restart: the GR peers whose End-of-RIB we still wait for before selecting
     /// and advertising (RFC 4724 §4.1). `None` when not deferring.
     deferral: Option<graceful_restart::Deferral>,
@@ -162,6 +166,7 @@ impl Core {
             events,
             next_instance: 1,
             timers,
+            interner: AttributeInterner::new(),
             deferral,
         }
     }

@@ -1,7 +1,5 @@
 //! Local origination, and forgetting what a peer sent when its session ends.
 
-use std::sync::Arc;
-
 use ipnetwork::IpNetwork;
 
 use crate::packet::{Origin, PathAttributes};
@@ -14,7 +12,7 @@ impl Core {
         let mut attributes = attributes;
         attributes.origin.get_or_insert(Origin::Igp);
         attributes.next_hop = None;
-        let path = Path::new(RouteSource::Local, None, Arc::new(attributes));
+        let path = Path::new(RouteSource::Local, None, self.interner.intern(attributes));
         let changes = self.rib.insert(normalize(prefix), path);
         self.propagate(changes.into_iter().collect());
     }
