@@ -9,7 +9,7 @@
 //! (Calico: "the default action is Accept"). A peer without filters accepts everything.
 //!
 //! Import filters see the route as received (after loop checks); export filters see the best
-//! path as in the Loc-RIB, before the per-peer changes of [`crate::rib::export`] (our AS is
+//! path as in the Loc-RIB, before the per-peer changes of [`mod@crate::rib::export`] (our AS is
 //! prepended after an export filter's prepend, like BIRD's export filters).
 //!
 //! Pure: no I/O; [`evaluate`] and [`apply`] are functions of their arguments.

@@ -2,7 +2,7 @@
 //! decision process, route reflection, the export rules towards each peer, and the packing of
 //! advertisements into UPDATEs. All pure: the speaker's core task owns the tables and feeds
 //! them. There is no stored Adj-RIB-Out: what a peer was sent is derived from the previous
-//! best path (see [`export`]).
+//! best path (see [`mod@export`]).
 
 pub mod adj_rib_in;
 pub mod decision;

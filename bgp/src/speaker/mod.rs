@@ -141,7 +141,7 @@ impl Speaker {
 
     /// Announce `prefix` from this speaker (replacing an earlier origination of it). ORIGIN
     /// defaults to IGP; NEXT_HOP is always this speaker; AS_PATH, LOCAL_PREF and the rest are
-    /// taken from `attributes` and adjusted per peer (see [`crate::rib::export`]).
+    /// taken from `attributes` and adjusted per peer (see [`mod@crate::rib::export`]).
     pub async fn originate(
         &self,
         prefix: IpNetwork,

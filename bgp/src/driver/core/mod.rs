@@ -4,6 +4,16 @@
 //!
 //! The core never waits on a session task (it sends to them on unbounded channels); session
 //! tasks wait on the core (bounded channel), which gives backpressure from a busy core.
+//!
+//! - `peers`: adding, changing, removing peers; events from session tasks;
+//! - `import`: UPDATEs through loop checks and import filters into Adj-RIB-In and Loc-RIB;
+//! - `advertise`: route changes out to subscribers and peers (Adj-RIB-Out derived, not kept);
+//! - `routes`: local origination;
+//! - `graceful_restart`: RFC 4724 helper and restarting-speaker behaviour;
+//! - `max_prefix`: the per-peer prefix limit (RFC 4486).
+//!
+//! The core's own timers (graceful restart, selection deferral, max-prefix restart) are
+//! deadlines in a [`Timers`] it sleeps on between messages.
 
 mod advertise;
 mod graceful_restart;
