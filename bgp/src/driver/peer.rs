@@ -33,8 +33,14 @@ use super::ttl::TtlPolicy;
 pub enum PeerCommand {
     /// The peer connected to our listener.
     Incoming(TcpStream),
-    /// Send these UPDATEs if the session is still the one numbered `epoch`.
-    Send { epoch: u64, updates: Vec<Update> },
+    /// Send these UPDATEs if the session is still the one numbered `epoch`; with
+    /// `report_written`, report [`PeerEvent::Written`] once they are on the socket (the core
+    /// paces whole-table transfers with it).
+    Send {
+        epoch: u64,
+        updates: Vec<Update>,
+        report_written: bool,
+    },
     /// Stop with NOTIFICATION Cease and this subcode, then end the task.
     Stop { cease_subcode: u8 },
     /// Close the session with this NOTIFICATION and stay Idle until [`PeerCommand::Start`].
@@ -66,6 +72,10 @@ pub enum PeerEvent {
     ConnectFailed(String),
     Update(Box<Update>),
     RouteRefresh(RouteRefresh),
+    /// What was sent with `report_written` has been written to the socket.
+    Written {
+        epoch: u64,
+    },
 }
 
 /// A [`PeerEvent`] with its sender.
@@ -184,7 +194,11 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
                 Some(PeerCommand::Incoming(stream)) => {
                     task.add_connection(stream, Direction::Incoming);
                 }
-                Some(PeerCommand::Send { epoch, updates }) => task.send_updates(epoch, updates),
+                Some(PeerCommand::Send {
+                    epoch,
+                    updates,
+                    report_written,
+                }) => task.send_updates(epoch, updates, report_written),
             },
             Some(event) = read_events.recv(), if backlog < OUTBOX_LIMIT => task.on_read(event),
             Some((attempt, result)) = connect_results.recv() => {
@@ -409,7 +423,7 @@ impl PeerTask {
         }
     }
 
-    fn send_updates(&mut self, epoch: u64, updates: Vec<Update>) {
+    fn send_updates(&mut self, epoch: u64, updates: Vec<Update>, report_written: bool) {
         if epoch != self.epoch {
             return;
         }
@@ -428,6 +442,20 @@ impl PeerTask {
         }
         if !buffer.is_empty() {
             conn.tasks.send(buffer.freeze());
+        }
+        if report_written {
+            let written = conn.tasks.written();
+            let core = self.core.clone();
+            let envelope = PeerEventEnvelope {
+                peer: self.peer,
+                instance: self.instance,
+                event: PeerEvent::Written { epoch },
+            };
+            tokio::spawn(async move {
+                if written.await.is_ok() {
+                    let _ = core.send(envelope).await;
+                }
+            });
         }
     }
 }

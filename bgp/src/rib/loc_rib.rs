@@ -206,6 +206,18 @@ impl LocRib {
             .filter_map(|(prefix, entry)| entry.selected().first().map(|p| (*prefix, p)))
     }
 
+    /// The best paths of the prefixes after `after` (all of them for `None`), in prefix order.
+    pub fn best_paths_after(
+        &self,
+        after: Option<IpNetwork>,
+    ) -> impl Iterator<Item = (IpNetwork, &Path)> {
+        use std::ops::Bound;
+        let start = after.map_or(Bound::Unbounded, Bound::Excluded);
+        self.prefixes
+            .range((start, Bound::Unbounded))
+            .filter_map(|(prefix, entry)| entry.selected().first().map(|p| (*prefix, p)))
+    }
+
     /// Every prefix with its selected paths (best first) and the step that chose the best,
     /// in prefix order.
     pub fn selections(&self) -> impl Iterator<Item = (IpNetwork, &[Path], Option<DecidingStep>)> {

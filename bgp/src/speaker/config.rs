@@ -46,6 +46,8 @@ pub struct SpeakerConfig {
     /// it knows from a state file). Graceful Restart capabilities then carry the R and F bits,
     /// and route selection and advertisement wait for the End-of-RIB of every peer with
     /// graceful restart, at most [`SpeakerConfig::selection_deferral`]. RFC 4724 §4.1.
+    /// Peers are added after start, so the wait ends early only once some GR peer was added
+    /// and all of them are done; without any GR peer it lasts the whole deferral time.
     pub restarting: bool,
     /// Longest wait for End-of-RIBs when `restarting` (default 30 s).
     pub selection_deferral: Duration,

@@ -1,6 +1,7 @@
 //! What peers and subscribers are told: the initial table and End-of-RIB when a session comes
-//! up, best-path changes as they happen, the table again on ROUTE-REFRESH or when export
-//! filters change.
+//! up (in chunks of [`TABLE_CHUNK`] prefixes, each sent when the previous one is written),
+//! best-path changes as they happen, the table again on ROUTE-REFRESH or when export filters
+//! change.
 //!
 //! There is no stored Adj-RIB-Out. Export ([`crate::rib::export`]) is a function of the
 //! session and the path, so what a peer was sent for a prefix is the export of the previous
@@ -22,7 +23,10 @@ use crate::rib::{
 };
 use crate::speaker::RouteChange;
 
-use super::{Core, Established, Peer};
+use super::{Core, Established, Peer, TableState};
+
+/// Prefixes per chunk of an initial table transfer.
+pub const TABLE_CHUNK: usize = 2048;
 
 impl Core {
     /// The session came up: remember how to export to it, then (unless our own restart
@@ -70,7 +74,7 @@ impl Core {
             remote,
             export,
             end_of_rib: Default::default(),
-            table_sent: false,
+            table: TableState::NotSent,
         });
         self.peer_came_back(address);
         if self.deferral.is_none()
@@ -126,13 +130,16 @@ impl Core {
             let Some(established) = &peer.established else {
                 continue;
             };
-            if !established.table_sent {
+            if established.table == TableState::NotSent {
                 continue;
             }
             let mut cache = ExportCache::new(&established.export);
             let mut announce: Vec<(IpNetwork, Exported)> = Vec::new();
             let mut withdraw = Vec::new();
             for (prefix, previous, best) in &net {
+                if !established.table.covers(prefix) {
+                    continue;
+                }
                 let before = previous.and_then(|path| cache.export(prefix, path));
                 let after = best.and_then(|path| cache.export(prefix, path));
                 diff(
@@ -156,13 +163,11 @@ impl Core {
         let Some(established) = &peer.established else {
             return;
         };
-        if !established.table_sent {
-            return;
-        }
         let mut cache = ExportCache::new(&established.export);
         let announce: Vec<(IpNetwork, Exported)> = self
             .rib
             .best_paths()
+            .filter(|(prefix, _)| established.table.covers(prefix))
             .filter(|(prefix, _)| match refresh.afi {
                 Afi::Ipv4 => prefix.is_ipv4(),
                 Afi::Ipv6 => prefix.is_ipv6(),
@@ -184,14 +189,14 @@ impl Core {
         };
         let old = established.export.clone();
         established.export.filters = filters;
-        if !established.table_sent {
-            return;
-        }
         let mut before_cache = ExportCache::new(&old);
         let mut after_cache = ExportCache::new(&established.export);
         let mut announce = Vec::new();
         let mut withdraw = Vec::new();
         for (prefix, path) in self.rib.best_paths() {
+            if !established.table.covers(&prefix) {
+                break;
+            }
             let before = before_cache.export(&prefix, path);
             let after = after_cache.export(&prefix, path);
             diff(
@@ -227,36 +232,71 @@ impl Core {
             send_table(&self.rib, peer);
         }
     }
+
+    /// The previous chunk of the peer's initial table is written: send the next.
+    pub(super) fn continue_table(&mut self, address: IpAddr, epoch: u64) {
+        if let Some(peer) = self.peers.get_mut(&address)
+            && peer.established.as_ref().is_some_and(|e| e.epoch == epoch)
+        {
+            send_chunk(&self.rib, peer);
+        }
+    }
 }
 
-/// Send the peer its whole table and End-of-RIB, once per session.
+/// Start sending the peer its whole table (once per session).
 fn send_table(rib: &crate::rib::LocRib, peer: &mut Peer) {
     let Some(established) = &mut peer.established else {
         return;
     };
-    if established.table_sent {
+    if established.table != TableState::NotSent {
         return;
     }
-    established.table_sent = true;
+    established.table = TableState::Walking { after: None };
+    peer.advertised = 0;
+    send_chunk(rib, peer);
+}
+
+/// Send the next [`TABLE_CHUNK`] prefixes of the table walk; after the last, End-of-RIB.
+fn send_chunk(rib: &crate::rib::LocRib, peer: &mut Peer) {
+    let Some(established) = &mut peer.established else {
+        return;
+    };
+    let TableState::Walking { mut after } = established.table else {
+        return;
+    };
     let mut cache = ExportCache::new(&established.export);
-    let announce: Vec<(IpNetwork, Exported)> = rib
-        .best_paths()
-        .filter_map(|(prefix, path)| cache.export(&prefix, path).map(|e| (prefix, e)))
-        .collect();
-    peer.advertised = announce.len();
+    let mut announce: Vec<(IpNetwork, Exported)> = Vec::new();
+    let mut finished = true;
+    for (prefix, path) in rib.best_paths_after(after) {
+        if announce.len() == TABLE_CHUNK {
+            finished = false;
+            break;
+        }
+        after = Some(prefix);
+        if let Some(exported) = cache.export(&prefix, path) {
+            announce.push((prefix, exported));
+        }
+    }
+    peer.advertised += announce.len();
     let context = established.negotiated.codec_context();
     let mut updates = build_updates(announce, Vec::new(), &context);
-    let families: Vec<(Afi, Safi)> = established
-        .negotiated
-        .families
-        .iter()
-        .copied()
-        .filter(|f| matches!(f, (Afi::Ipv4 | Afi::Ipv6, Safi::Unicast)))
-        .collect();
-    updates.extend(end_of_rib(&families));
+    if finished {
+        established.table = TableState::Sent;
+        let families: Vec<(Afi, Safi)> = established
+            .negotiated
+            .families
+            .iter()
+            .copied()
+            .filter(|f| matches!(f, (Afi::Ipv4 | Afi::Ipv6, Safi::Unicast)))
+            .collect();
+        updates.extend(end_of_rib(&families));
+    } else {
+        established.table = TableState::Walking { after };
+    }
     let _ = peer.commands.send(PeerCommand::Send {
         epoch: established.epoch,
         updates,
+        report_written: !finished,
     });
 }
 
@@ -295,5 +335,6 @@ fn send(peer: &Peer, announce: Vec<(IpNetwork, Exported)>, withdraw: Vec<IpNetwo
     let _ = peer.commands.send(PeerCommand::Send {
         epoch: established.epoch,
         updates,
+        report_written: false,
     });
 }

@@ -85,8 +85,32 @@ struct Established {
     export: ExportContext,
     /// Families whose End-of-RIB the peer has sent.
     end_of_rib: HashSet<(Afi, Safi)>,
-    /// The initial table (and End-of-RIB) went out; until then nothing is advertised.
-    table_sent: bool,
+    /// How far the initial table has gone out.
+    table: TableState,
+}
+
+/// The initial table of a session goes out in chunks, each after the previous one is written
+/// (so ten peers joining at once do not queue ten whole tables in memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TableState {
+    /// Not started (our own restart defers it).
+    NotSent,
+    /// Sent up to and including this prefix (`None`: nothing yet); changes to later prefixes
+    /// wait for the walk to reach them.
+    Walking { after: Option<IpNetwork> },
+    /// All sent, End-of-RIB included.
+    Sent,
+}
+
+impl TableState {
+    /// Whether the peer has been sent (the then best path of) `prefix`.
+    fn covers(&self, prefix: &IpNetwork) -> bool {
+        match self {
+            TableState::NotSent => false,
+            TableState::Walking { after } => after.is_some_and(|after| *prefix <= after),
+            TableState::Sent => true,
+        }
+    }
 }
 
 /// One configured peer.

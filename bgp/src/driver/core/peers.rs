@@ -251,6 +251,7 @@ impl Core {
                 }
             },
             PeerEvent::RouteRefresh(refresh) => self.refresh(address, refresh),
+            PeerEvent::Written { epoch } => self.continue_table(address, epoch),
         }
     }
 }
