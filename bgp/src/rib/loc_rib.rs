@@ -34,14 +34,54 @@ pub struct BestChange {
 /// The paths of one prefix: the selected ones first (best at 0), then the rest.
 #[derive(Debug, Default)]
 struct Entry {
-    paths: Vec<Path>,
+    paths: Paths,
     selected: u8,
     step: Option<DecidingStep>,
 }
 
+/// Most prefixes have one path: it is kept inline, without a separate allocation.
+#[derive(Debug, Default)]
+enum Paths {
+    #[default]
+    None,
+    One(Path),
+    Many(Vec<Path>),
+}
+
+impl Paths {
+    fn as_slice(&self) -> &[Path] {
+        match self {
+            Paths::None => &[],
+            Paths::One(path) => std::slice::from_ref(path),
+            Paths::Many(paths) => paths,
+        }
+    }
+
+    fn from_vec(mut paths: Vec<Path>) -> Self {
+        match paths.len() {
+            0 => Paths::None,
+            1 => paths.pop().map_or(Paths::None, Paths::One),
+            _ => Paths::Many(paths),
+        }
+    }
+
+    fn into_vec(self) -> Vec<Path> {
+        match self {
+            Paths::None => Vec::new(),
+            Paths::One(path) => vec![path],
+            Paths::Many(paths) => paths,
+        }
+    }
+}
+
 impl Entry {
+    fn paths(&self) -> &[Path] {
+        self.paths.as_slice()
+    }
+
     fn selected(&self) -> &[Path] {
-        &self.paths[..usize::from(self.selected).min(self.paths.len())]
+        let paths = self.paths();
+        &paths[..usize::from(self.selected).min(paths.len())]
     }
 }
 
@@ -110,13 +150,16 @@ impl LocRib {
         source: &RouteSource,
         stale: bool,
     ) -> Option<BestChange> {
-        let entry = self.prefixes.get_mut(&prefix)?;
-        let path = entry
-            .paths
-            .iter_mut()
+        let entry = self.prefixes.get(&prefix)?;
+        entry
+            .paths()
+            .iter()
             .find(|p| p.source.same_as(source) && p.stale != stale)?;
-        path.stale = stale;
-        self.change(prefix, |_| {})
+        self.change(prefix, |paths| {
+            for path in paths.iter_mut().filter(|p| p.source.same_as(source)) {
+                path.stale = stale;
+            }
+        })
     }
 
     /// Replace the set of unusable next hops and decide again every prefix with a path whose
@@ -135,7 +178,7 @@ impl LocRib {
             .iter()
             .filter(|(_, entry)| {
                 entry
-                    .paths
+                    .paths()
                     .iter()
                     .any(|p| p.next_hop.is_some_and(|hop| flipped.contains(&hop)))
             })
@@ -160,9 +203,10 @@ impl LocRib {
         };
         let entry = self.prefixes.entry(prefix).or_default();
         let before: Vec<Path> = entry.selected().to_vec();
-        edit(&mut entry.paths);
-        let decision = decide(&entry.paths, &context);
-        let mut taken: Vec<Option<Path>> = entry.paths.drain(..).map(Some).collect();
+        let mut paths = std::mem::take(&mut entry.paths).into_vec();
+        edit(&mut paths);
+        let decision = decide(&paths, &context);
+        let mut taken: Vec<Option<Path>> = paths.into_iter().map(Some).collect();
         let mut ordered = Vec::with_capacity(taken.len());
         for &i in &decision.selected {
             if let Some(path) = taken.get_mut(i).and_then(Option::take) {
@@ -170,7 +214,7 @@ impl LocRib {
             }
         }
         ordered.extend(taken.into_iter().flatten());
-        entry.paths = ordered;
+        entry.paths = Paths::from_vec(ordered);
         entry.selected = u8::try_from(decision.selected.len()).unwrap_or(u8::MAX);
         entry.step = decision.step;
         let after = entry.selected();
@@ -181,7 +225,7 @@ impl LocRib {
             multipath: after.iter().skip(1).cloned().collect(),
             step: entry.step,
         });
-        if entry.paths.is_empty() {
+        if entry.paths().is_empty() {
             self.prefixes.remove(&prefix);
         }
         change
@@ -234,7 +278,7 @@ impl LocRib {
         for (prefix, entry) in &self.prefixes {
             let selected = usize::from(entry.selected);
             let best = entry.selected().first();
-            for (i, path) in entry.paths.iter().enumerate() {
+            for (i, path) in entry.paths().iter().enumerate() {
                 let decided_by = match best {
                     Some(_) if i == 0 => entry.step,
                     Some(best) => Some(why_better(best, path, &context)),
