@@ -3,17 +3,24 @@
 //!
 //! Keeping the pre-policy routes lets a filter change be applied again without asking the
 //! peer (soft reconfiguration), and lets graceful restart find the stale routes of a peer
-//! (RFC 4724). Attributes are shared (`Arc`) with every other prefix of the same UPDATE, so an
-//! entry costs a prefix, a next hop, a pointer and two flags (about 60 bytes).
+//! (RFC 4724).
+//!
+//! Memory: most routes are accepted unchanged, and then the Loc-RIB path *is* the received
+//! route (same next hop, same shared attributes). Only routes the import filters rejected or
+//! changed are stored here; the others are read from the Loc-RIB. So every operation takes
+//! the Loc-RIB and the peer's [`RouteSource`], and listing a peer's routes walks the Loc-RIB
+//! (rare: session loss, restart, filter change). Counts are kept up to date.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use ipnetwork::IpNetwork;
 
 use crate::packet::PathAttributes;
+
+use super::loc_rib::{BestChange, LocRib};
+use super::route::{Path, RouteSource};
 
 /// One received route.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,13 +35,14 @@ pub struct Received {
     pub stale: bool,
 }
 
-/// The routes of one peer, with accepted counts per family.
+/// The routes of one peer that the Loc-RIB does not hold as received, with counts.
 #[derive(Debug, Default)]
 pub struct AdjRibIn {
-    /// A B-tree, not a hash map: no load-factor slack, which matters at a million routes.
-    routes: BTreeMap<IpNetwork, Received>,
+    /// Rejected routes, and accepted ones the filters changed, as received.
+    differing: BTreeMap<IpNetwork, Received>,
     accepted_v4: usize,
     accepted_v6: usize,
+    stale: usize,
 }
 
 impl AdjRibIn {
@@ -42,87 +50,119 @@ impl AdjRibIn {
         Self::default()
     }
 
-    fn count(&mut self, prefix: &IpNetwork, received: &Received, add: bool) {
-        if !received.accepted {
-            return;
+    /// The received form of the peer's route to `prefix`.
+    pub fn get(&self, rib: &LocRib, source: &RouteSource, prefix: &IpNetwork) -> Option<Received> {
+        if let Some(received) = self.differing.get(prefix) {
+            return Some(received.clone());
         }
-        let counter = if prefix.is_ipv4() {
-            &mut self.accepted_v4
-        } else {
-            &mut self.accepted_v6
+        rib.path_from(prefix, source).map(|path| Received {
+            next_hop: path.next_hop,
+            attributes: path.attributes.clone(),
+            accepted: true,
+            stale: path.stale,
+        })
+    }
+
+    /// Store `received` for `prefix`; `accepted` is what the import filters made of its
+    /// attributes (`None`: rejected). Returns the Loc-RIB change.
+    pub fn store(
+        &mut self,
+        rib: &mut LocRib,
+        source: RouteSource,
+        prefix: IpNetwork,
+        received: Received,
+        accepted: Option<Arc<PathAttributes>>,
+    ) -> Option<BestChange> {
+        self.forget_counts(rib, &source, &prefix);
+        let stale = received.stale;
+        let change = match accepted {
+            Some(attributes) => {
+                if Arc::ptr_eq(&attributes, &received.attributes) {
+                    self.differing.remove(&prefix);
+                } else {
+                    self.differing.insert(
+                        prefix,
+                        Received {
+                            accepted: true,
+                            ..received.clone()
+                        },
+                    );
+                }
+                *self.accepted_counter(&prefix) += 1;
+                let mut path = Path::new(source, received.next_hop, attributes);
+                path.stale = stale;
+                rib.insert(prefix, path)
+            }
+            None => {
+                self.differing.insert(
+                    prefix,
+                    Received {
+                        accepted: false,
+                        ..received
+                    },
+                );
+                rib.remove(prefix, &source)
+            }
         };
-        if add {
-            *counter += 1;
+        if stale {
+            self.stale += 1;
+        }
+        change
+    }
+
+    /// Forget the peer's route to `prefix`.
+    pub fn withdraw(
+        &mut self,
+        rib: &mut LocRib,
+        source: &RouteSource,
+        prefix: IpNetwork,
+    ) -> Option<BestChange> {
+        self.forget_counts(rib, source, &prefix);
+        self.differing.remove(&prefix);
+        rib.remove(prefix, source)
+    }
+
+    /// Mark the peer's route to `prefix` stale or fresh.
+    pub fn set_stale(
+        &mut self,
+        rib: &mut LocRib,
+        source: &RouteSource,
+        prefix: IpNetwork,
+        stale: bool,
+    ) -> Option<BestChange> {
+        let was = self.get(rib, source, &prefix)?.stale;
+        if was == stale {
+            return None;
+        }
+        if stale {
+            self.stale += 1;
         } else {
-            *counter = counter.saturating_sub(1);
+            self.stale = self.stale.saturating_sub(1);
         }
-    }
-
-    /// Store `received` for `prefix`, replacing what was there.
-    pub fn insert(&mut self, prefix: IpNetwork, received: Received) {
-        self.count(&prefix, &received, true);
-        if let Some(old) = self.routes.insert(prefix, received) {
-            self.count(&prefix, &old, false);
+        if let Some(received) = self.differing.get_mut(&prefix) {
+            received.stale = stale;
         }
+        rib.set_stale(prefix, source, stale)
     }
 
-    /// Forget `prefix`; returns what was stored.
-    pub fn remove(&mut self, prefix: &IpNetwork) -> Option<Received> {
-        let old = self.routes.remove(prefix)?;
-        self.count(prefix, &old, false);
-        Some(old)
+    /// Every prefix the peer announced, in order.
+    pub fn prefixes(&self, rib: &LocRib, source: &RouteSource) -> Vec<IpNetwork> {
+        let mut prefixes = rib.prefixes_from(source);
+        prefixes.extend(self.differing.keys().copied());
+        prefixes.sort_unstable();
+        prefixes.dedup();
+        prefixes
     }
 
-    /// Record whether the import filters accept `prefix`.
-    pub fn set_accepted(&mut self, prefix: &IpNetwork, accepted: bool) {
-        let Some(received) = self.routes.get(prefix).cloned() else {
-            return;
-        };
-        if received.accepted != accepted {
-            self.insert(
-                *prefix,
-                Received {
-                    accepted,
-                    ..received
-                },
-            );
-        }
-    }
-
-    /// Mark `prefix` stale or fresh.
-    pub fn set_stale(&mut self, prefix: &IpNetwork, stale: bool) {
-        if let Entry::Occupied(mut entry) = self.routes.entry(*prefix) {
-            entry.get_mut().stale = stale;
-        }
-    }
-
-    pub fn get(&self, prefix: &IpNetwork) -> Option<&Received> {
-        self.routes.get(prefix)
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = (&IpNetwork, &Received)> {
-        self.routes.iter()
-    }
-
-    /// Every prefix (for walking while changing the table).
-    pub fn prefixes(&self) -> Vec<IpNetwork> {
-        self.routes.keys().copied().collect()
-    }
-
-    /// Remove everything; returns the routes.
-    pub fn drain(&mut self) -> impl Iterator<Item = (IpNetwork, Received)> + use<> {
-        self.accepted_v4 = 0;
-        self.accepted_v6 = 0;
-        std::mem::take(&mut self.routes).into_iter()
-    }
-
-    /// Routes received (accepted or not).
-    pub fn len(&self) -> usize {
-        self.routes.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.routes.is_empty()
+    /// Forget every route of the peer; returns the Loc-RIB changes.
+    pub fn clear(&mut self, rib: &mut LocRib, source: &RouteSource) -> Vec<BestChange> {
+        let changes = rib
+            .prefixes_from(source)
+            .into_iter()
+            .filter_map(|prefix| rib.remove(prefix, source))
+            .collect();
+        *self = Self::default();
+        changes
     }
 
     /// Routes the import filters accepted, both families.
@@ -136,6 +176,32 @@ impl AdjRibIn {
             self.accepted_v4
         } else {
             self.accepted_v6
+        }
+    }
+
+    /// Routes kept stale (accepted or not).
+    pub fn stale(&self) -> usize {
+        self.stale
+    }
+
+    fn accepted_counter(&mut self, prefix: &IpNetwork) -> &mut usize {
+        if prefix.is_ipv4() {
+            &mut self.accepted_v4
+        } else {
+            &mut self.accepted_v6
+        }
+    }
+
+    /// Take the current route to `prefix` out of the counts.
+    fn forget_counts(&mut self, rib: &LocRib, source: &RouteSource, prefix: &IpNetwork) {
+        if let Some(old) = self.get(rib, source, prefix) {
+            if old.accepted {
+                let counter = self.accepted_counter(prefix);
+                *counter = counter.saturating_sub(1);
+            }
+            if old.stale {
+                self.stale = self.stale.saturating_sub(1);
+            }
         }
     }
 }

@@ -238,6 +238,24 @@ impl LocRib {
             .and_then(|entry| entry.selected().first())
     }
 
+    /// The path to `prefix` from `source`, if any.
+    pub fn path_from(&self, prefix: &IpNetwork, source: &RouteSource) -> Option<&Path> {
+        self.prefixes
+            .get(prefix)?
+            .paths()
+            .iter()
+            .find(|p| p.source.same_as(source))
+    }
+
+    /// Every prefix with a path from `source` (walks the whole table).
+    pub fn prefixes_from(&self, source: &RouteSource) -> Vec<IpNetwork> {
+        self.prefixes
+            .iter()
+            .filter(|(_, entry)| entry.paths().iter().any(|p| p.source.same_as(source)))
+            .map(|(prefix, _)| *prefix)
+            .collect()
+    }
+
     /// The selected paths of `prefix`, best first.
     pub fn selected(&self, prefix: &IpNetwork) -> &[Path] {
         self.prefixes.get(prefix).map_or(&[], Entry::selected)

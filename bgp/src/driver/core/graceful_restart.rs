@@ -83,16 +83,13 @@ impl Core {
                 peer.advertised = 0;
                 let source = peer.source(std::net::Ipv4Addr::UNSPECIFIED);
                 let mut changes = Vec::new();
-                for prefix in peer.adj_rib_in.prefixes() {
-                    let accepted = peer.adj_rib_in.get(&prefix).is_some_and(|r| r.accepted);
-                    if keep.contains(&family_of(&prefix)) {
-                        peer.adj_rib_in.set_stale(&prefix, true);
-                        if accepted {
-                            changes.extend(self.rib.set_stale(prefix, &source, true));
-                        }
-                    } else if peer.adj_rib_in.remove(&prefix).is_some() && accepted {
-                        changes.extend(self.rib.remove(prefix, &source));
-                    }
+                for prefix in peer.adj_rib_in.prefixes(&self.rib, &source) {
+                    let adj_rib_in = &mut peer.adj_rib_in;
+                    changes.extend(if keep.contains(&family_of(&prefix)) {
+                        adj_rib_in.set_stale(&mut self.rib, &source, prefix, true)
+                    } else {
+                        adj_rib_in.withdraw(&mut self.rib, &source, prefix)
+                    });
                 }
                 for family in keep {
                     if !peer.stale_families.contains(&family) {
@@ -208,16 +205,17 @@ impl Core {
             return Vec::new();
         };
         let source = peer.source(std::net::Ipv4Addr::UNSPECIFIED);
-        let stale: Vec<_> = peer
-            .adj_rib_in
-            .iter()
-            .filter(|(prefix, received)| received.stale && family_of(prefix) == family)
-            .map(|(prefix, _)| *prefix)
-            .collect();
+        if peer.adj_rib_in.stale() == 0 {
+            return Vec::new();
+        }
         let mut changes = Vec::new();
-        for prefix in stale {
-            if peer.adj_rib_in.remove(&prefix).is_some_and(|r| r.accepted) {
-                changes.extend(self.rib.remove(prefix, &source));
+        for prefix in peer.adj_rib_in.prefixes(&self.rib, &source) {
+            let stale = peer
+                .adj_rib_in
+                .get(&self.rib, &source, &prefix)
+                .is_some_and(|received| received.stale);
+            if stale && family_of(&prefix) == family {
+                changes.extend(peer.adj_rib_in.withdraw(&mut self.rib, &source, prefix));
             }
         }
         changes

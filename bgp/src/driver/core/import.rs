@@ -11,7 +11,7 @@ use tracing::debug;
 
 use crate::filter::{self, Candidate, Direction, Filter, Verdict};
 use crate::packet::{Afi, NextHop, PathAttributes, Safi, Update};
-use crate::rib::{AttributeInterner, BestChange, LoopCheck, Path, PeerType, Received, check_loops};
+use crate::rib::{AttributeInterner, BestChange, LoopCheck, PeerType, Received, check_loops};
 
 use super::Core;
 
@@ -50,9 +50,7 @@ impl Core {
             withdrawn.extend(update.announced());
         }
         for prefix in withdrawn {
-            if peer.adj_rib_in.remove(&prefix).is_some_and(|r| r.accepted) {
-                changes.extend(self.rib.remove(prefix, &source));
-            }
+            changes.extend(peer.adj_rib_in.withdraw(&mut self.rib, &source, prefix));
         }
         if withdraw_all {
             if let Some(reason) = looped {
@@ -90,21 +88,21 @@ impl Core {
                 accepted: false,
                 stale: false,
             };
-            let (received, path) = filter_import(
+            let accepted = filter_import(
                 &peer.config.filters,
                 peer.peer_type,
                 prefix,
-                received,
+                &received,
                 &mut changed,
                 &mut self.interner,
             );
-            peer.adj_rib_in.insert(prefix, received);
-            changes.extend(match path {
-                Some(attributes) => self
-                    .rib
-                    .insert(prefix, Path::new(source, next_hop, attributes)),
-                None => self.rib.remove(prefix, &source),
-            });
+            changes.extend(peer.adj_rib_in.store(
+                &mut self.rib,
+                source,
+                prefix,
+                received,
+                accepted,
+            ));
         }
         changes
     }
@@ -120,29 +118,25 @@ impl Core {
         if let Some(established) = &peer.established {
             let source = peer.source(established.negotiated.peer_id);
             let mut changed = Changed::new();
-            for prefix in peer.adj_rib_in.prefixes() {
-                let Some(received) = peer.adj_rib_in.get(&prefix).cloned() else {
+            for prefix in peer.adj_rib_in.prefixes(&self.rib, &source) {
+                let Some(received) = peer.adj_rib_in.get(&self.rib, &source, &prefix) else {
                     continue;
                 };
-                let stale = received.stale;
-                let (received, path) = filter_import(
+                let accepted = filter_import(
                     &filters,
                     peer.peer_type,
                     prefix,
-                    received,
+                    &received,
                     &mut changed,
                     &mut self.interner,
                 );
-                let next_hop = received.next_hop;
-                peer.adj_rib_in.insert(prefix, received);
-                changes.extend(match path {
-                    Some(attributes) => {
-                        let mut path = Path::new(source, next_hop, attributes);
-                        path.stale = stale;
-                        self.rib.insert(prefix, path)
-                    }
-                    None => self.rib.remove(prefix, &source),
-                });
+                changes.extend(peer.adj_rib_in.store(
+                    &mut self.rib,
+                    source,
+                    prefix,
+                    received,
+                    accepted,
+                ));
             }
         }
         self.reexport(address, filters);
@@ -150,16 +144,16 @@ impl Core {
     }
 }
 
-/// The import filters' decision on one received route: the route to store (with its
-/// accepted flag) and, when accepted, the attributes for the Loc-RIB.
+/// The import filters' decision on one received route: `None` when rejected, else the
+/// attributes for the Loc-RIB (the received ones themselves when unchanged).
 fn filter_import(
     filters: &[Arc<Filter>],
     peer_type: PeerType,
     prefix: IpNetwork,
-    received: Received,
+    received: &Received,
     changed: &mut Changed,
     interner: &mut AttributeInterner,
-) -> (Received, Option<Arc<PathAttributes>>) {
+) -> Option<Arc<PathAttributes>> {
     let verdict = if filters.is_empty() {
         Verdict::Accept(&[])
     } else {
@@ -175,20 +169,14 @@ fn filter_import(
         )
     };
     let key = verdict.operations_key();
-    let path = match verdict {
+    match verdict {
         Verdict::Reject => None,
         Verdict::Accept([]) => Some(received.attributes.clone()),
-        Verdict::Accept(operations) => {
-            let attributes = changed
+        Verdict::Accept(operations) => Some(
+            changed
                 .entry((Arc::as_ptr(&received.attributes) as usize, key))
                 .or_insert_with(|| interner.intern(filter::apply(operations, &received.attributes)))
-                .clone();
-            Some(attributes)
-        }
-    };
-    let received = Received {
-        accepted: path.is_some(),
-        ..received
-    };
-    (received, path)
+                .clone(),
+        ),
+    }
 }

@@ -327,11 +327,7 @@ impl Core {
                 state: peer.state,
                 since: peer.since,
                 prefixes_received: peer.adj_rib_in.accepted(),
-                prefixes_stale: peer
-                    .adj_rib_in
-                    .iter()
-                    .filter(|(_, received)| received.stale && received.accepted)
-                    .count(),
+                prefixes_stale: peer.adj_rib_in.stale(),
                 prefixes_advertised: peer.advertised,
                 last_error: peer.last_error.clone(),
                 router_id: peer.router_id,

@@ -29,11 +29,7 @@ impl Core {
         peer.advertised = 0;
         peer.stale_families.clear();
         let source = peer.source(std::net::Ipv4Addr::UNSPECIFIED);
-        peer.adj_rib_in
-            .drain()
-            .filter(|(_, received)| received.accepted)
-            .filter_map(|(prefix, _)| self.rib.remove(prefix, &source))
-            .collect()
+        peer.adj_rib_in.clear(&mut self.rib, &source)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Loc-RIB, best path, export and UPDATE packing.
 
+mod adj_rib_in;
 mod decision;
 mod reflection;
 
