@@ -59,6 +59,9 @@ impl Core {
             return changes;
         }
         let mut attributes = update.attributes.clone();
+        // The next hop lives in each path; without it, sets from different peers can be
+        // shared (equal-cost paths, reflected tables).
+        attributes.next_hop = None;
         if peer.peer_type == PeerType::External {
             // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
             attributes.local_pref = None;
