@@ -90,7 +90,8 @@ impl Core {
         if changes.is_empty() || self.deferral.is_some() {
             return;
         }
-        for change in &changes {
+        let subscribed = self.routes.receiver_count() > 0;
+        for change in changes.iter().filter(|_| subscribed) {
             let route = |path: &Path, best: bool| Route {
                 prefix: change.prefix,
                 path: path.clone(),
@@ -98,7 +99,7 @@ impl Core {
                 multipath: !change.multipath.is_empty(),
                 decided_by: if best { change.step } else { None },
             };
-            // No subscriber is fine.
+            // A subscriber that went away meanwhile is fine.
             let _ = self.routes.send(RouteChange {
                 prefix: change.prefix,
                 best: change.best.as_ref().map(|path| route(path, true)),
