@@ -12,9 +12,32 @@
 //! speaker.originate("198.19.0.0/24".parse().unwrap(), PathAttributes::default()).await?;
 //! let mut changes = speaker.subscribe();
 //! while let Ok(change) = changes.recv().await {
-//!     println!("{} -> {:?}", change.prefix, change.best.map(|r| r.path.next_hop));
+//!     // Every equal-cost next hop, for a multipath kernel route.
+//!     println!("{} -> {:?}", change.prefix, change.next_hops());
 //! }
 //! # Ok(()) }
+//! ```
+//!
+//! A route reflector client with graceful restart and an export filter that keeps a pool's
+//! more specifics in (Calico `BGPFilter` semantics):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use bgp::filter::{Action, Filter, MatchOperator, Rule};
+//! use bgp::{GracefulRestartConfig, PeerConfig};
+//!
+//! let only_pool = Arc::new(Filter {
+//!     name: "only-pool".into(),
+//!     export_v4: vec![
+//!         Rule::new(Action::Accept).cidr("198.19.0.0/17".parse().unwrap(), MatchOperator::In),
+//!         Rule::new(Action::Reject),
+//!     ],
+//!     ..Filter::default()
+//! });
+//! let mut client = PeerConfig::new("198.18.0.21".parse().unwrap(), 64512);
+//! client.route_reflector_client = true;
+//! client.graceful_restart = Some(GracefulRestartConfig::default());
+//! client.filters = vec![only_pool];
 //! ```
 //!
 //! The handle is cheap to clone and `Send + Sync`; every call goes to the speaker's core
