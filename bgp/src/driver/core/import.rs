@@ -63,8 +63,11 @@ impl Core {
         // shared (equal-cost paths, reflected tables).
         attributes.next_hop = None;
         if peer.peer_type == PeerType::External {
-            // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored.
+            // RFC 4271 §5.1.5: LOCAL_PREF from an external peer is ignored; so are the route
+            // reflection attributes, which never cross an AS border (RFC 4456 §8).
             attributes.local_pref = None;
+            attributes.originator_id = None;
+            attributes.cluster_list.clear();
         }
         let received = self.interner.intern(attributes);
         let v4_next_hop = update.attributes.next_hop.map(IpAddr::V4);
