@@ -12,6 +12,9 @@
 //! path as in the Loc-RIB, before the per-peer changes of [`mod@crate::rib::export`] (our AS is
 //! prepended after an export filter's prepend, like BIRD's export filters).
 //!
+//! Not supported: Calico's `interface` and `priority` criteria and its `setPriority`
+//! operation (they concern kernel routes, which the agent handles before originating).
+//!
 //! Pure: no I/O; [`evaluate`] and [`apply`] are functions of their arguments.
 
 mod matching;
