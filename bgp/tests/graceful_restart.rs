@@ -129,7 +129,7 @@ async fn helper_keeps_routes_stale_and_sweeps_what_is_not_announced_again_before
 async fn helper_removes_stale_routes_when_the_peer_is_not_back_within_its_restart_time() {
     let (address, peer) = (Ipv4Addr::new(127, 0, 0, 113), Ipv4Addr::new(127, 0, 0, 114));
     let speaker = helper(address, peer).await;
-    let fake = restarting_peer(&speaker, peer, 2, false, &["198.51.100.0/24"]).await;
+    let fake = restarting_peer(&speaker, peer, 4, false, &["198.51.100.0/24"]).await;
     wait_for("the route", Duration::from_secs(5), || async {
         routes(&speaker).await.len() == 1
     })
