@@ -20,19 +20,19 @@ fn prefixes() -> Vec<IpNetwork> {
 }
 
 fn path(peer: u8, as_path: Vec<u32>) -> Path {
-    Path {
-        source: RouteSource::Peer {
-            address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, peer)),
-            router_id: Ipv4Addr::new(10, 0, 0, peer),
-            peer_type: PeerType::External,
-        },
-        next_hop: Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, peer))),
-        attributes: Arc::new(PathAttributes {
+    Path::new(
+        RouteSource::peer(
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, peer)),
+            Ipv4Addr::new(10, 0, 0, peer),
+            PeerType::External,
+        ),
+        Some(IpAddr::V4(Ipv4Addr::new(192, 0, 2, peer))),
+        Arc::new(PathAttributes {
             origin: Some(Origin::Igp),
             as_path: Some(AsPath::from_sequence(as_path)),
             ..PathAttributes::default()
         }),
-    }
+    )
 }
 
 fn bench(c: &mut Criterion) {
@@ -61,16 +61,14 @@ fn bench(c: &mut Criterion) {
     for prefix in &prefixes {
         rib.insert(*prefix, first.clone());
     }
-    let context = ExportContext {
-        local_asn: 65000,
-        peer_asn: 65100,
-        peer_address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
-        peer_type: PeerType::External,
-        next_hop_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
-        next_hop_v6: None,
-        families: vec![(Afi::Ipv4, Safi::Unicast)],
-        keep_original_next_hop: false,
-    };
+    let mut context = ExportContext::new(
+        65000,
+        Ipv4Addr::new(192, 0, 2, 254),
+        65100,
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100)),
+    );
+    context.next_hop_v4 = Some(Ipv4Addr::new(192, 0, 2, 254));
+    context.families = vec![(Afi::Ipv4, Safi::Unicast)];
     group.bench_function("export whole table to a peer as UPDATEs", |b| {
         b.iter(|| {
             let mut cache = ExportCache::new(&context);

@@ -7,7 +7,8 @@
 //! ```
 //!
 //! Peer options after the address and AS, comma-separated: `passive`, `local=ADDR`,
-//! `password=TEXT`, `ttl-security=HOPS`, `hold=SECONDS`. Every two seconds it prints the peers
+//! `password=TEXT`, `ttl-security=HOPS`, `hold=SECONDS`, `rr-client`, `next-hop-self`,
+//! `graceful-restart`, `allowas-in=N`, `max-prefixes=N`. Every two seconds it prints the peers
 //! and the Loc-RIB; it stops after `--seconds` (default 30).
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -62,6 +63,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 Some(("password", v)) => peer.password = Some(v.to_string()),
                 Some(("ttl-security", v)) => peer.ttl_security = Some(v.parse()?),
                 Some(("hold", v)) => peer.hold_time = v.parse()?,
+                None if option == "rr-client" => peer.route_reflector_client = true,
+                None if option == "next-hop-self" => peer.next_hop_self = true,
+                None if option == "graceful-restart" => {
+                    peer.graceful_restart = Some(bgp::GracefulRestartConfig::default());
+                }
+                Some(("allowas-in", v)) => peer.allow_as_in = v.parse()?,
+                Some(("max-prefixes", v)) => {
+                    peer.max_prefixes = Some(bgp::MaxPrefix {
+                        limit: v.parse()?,
+                        warning_threshold_percent: 75,
+                        restart_after: None,
+                    });
+                }
                 _ => return Err(format!("unknown peer option {option}").into()),
             }
         }
@@ -86,11 +100,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         for route in speaker.loc_rib().await? {
             println!(
-                "route {} via {:?} path {:?} best {}",
+                "route {} via {:?} path {:?} best {} multipath {} ({}){}",
                 route.prefix,
                 route.path.next_hop,
                 route.as_path(),
-                route.best
+                route.best,
+                route.multipath,
+                route.decided_by.map_or("-", |step| step.describe()),
+                if route.path.stale { " stale" } else { "" }
             );
         }
     }

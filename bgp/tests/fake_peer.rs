@@ -3,81 +3,15 @@
 
 mod speaker_support;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::packet::{
-    AsPath, Capability, CodecContext, Message, NotificationCode, Open, Origin, PathAttributes,
-    Update, frame_len,
+    AsPath, Capability, Message, NotificationCode, Open, Origin, PathAttributes, Update,
 };
 use bgp::{PeerConfig, Speaker, State};
-use bytes::BytesMut;
+use speaker_support::fake::FakePeer;
 use speaker_support::{speaker, state, wait_for};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
-
-/// A hand-driven BGP peer.
-struct FakePeer {
-    stream: TcpStream,
-    buffer: BytesMut,
-}
-
-impl FakePeer {
-    /// Connect from `from`; with `ttl`, send with that TTL and (like a GTSM router) drop
-    /// packets that arrive with less than 255.
-    async fn connect(from: Ipv4Addr, to: SocketAddr, ttl: Option<u32>) -> std::io::Result<Self> {
-        let socket = TcpSocket::new_v4()?;
-        if let Some(ttl) = ttl {
-            socket2::SockRef::from(&socket).set_ttl(ttl)?;
-            bgp::driver::ttl::set_min_ttl(&socket, &to, 255)?;
-        }
-        socket.bind(SocketAddr::new(IpAddr::V4(from), 0))?;
-        let stream = socket.connect(to).await?;
-        Ok(Self {
-            stream,
-            buffer: BytesMut::new(),
-        })
-    }
-
-    async fn send(&mut self, message: Message) {
-        let mut bytes = BytesMut::new();
-        message
-            .encode(&CodecContext::FOUR_OCTET_AS, &mut bytes)
-            .unwrap();
-        self.stream.write_all(&bytes).await.unwrap();
-    }
-
-    /// The next message, or `None` at end of stream.
-    async fn receive(&mut self) -> Option<Message> {
-        loop {
-            if let Ok(Some(len)) = frame_len(&self.buffer)
-                && self.buffer.len() >= len
-            {
-                let frame = self.buffer.split_to(len);
-                return Some(Message::decode(&frame, &CodecContext::FOUR_OCTET_AS).unwrap());
-            }
-            match self.stream.read_buf(&mut self.buffer).await {
-                Ok(0) | Err(_) => return None,
-                Ok(_) => {}
-            }
-        }
-    }
-
-    /// OPEN from AS 65009 with `hold_time`, then the KEEPALIVE that confirms ours.
-    async fn establish(&mut self, hold_time: u16) {
-        self.send(Message::Open(Open {
-            version: 4,
-            my_as: 65009,
-            hold_time,
-            bgp_identifier: Ipv4Addr::new(10, 9, 9, 9),
-            capabilities: vec![Capability::FourOctetAs(65009)],
-        }))
-        .await;
-        assert!(matches!(self.receive().await, Some(Message::Open(_))));
-        assert!(matches!(self.receive().await, Some(Message::Keepalive)));
-        self.send(Message::Keepalive).await;
-    }
-}
 
 async fn listening_speaker(address: Ipv4Addr, peer: Ipv4Addr) -> Speaker {
     let speaker = speaker(65001, address).await;

@@ -31,6 +31,8 @@ pub enum ReadEvent {
 #[derive(Debug)]
 pub enum WriteCommand {
     Data(Bytes),
+    /// Say so once everything queued before has been written to the socket.
+    Notify(tokio::sync::oneshot::Sender<()>),
     /// Write what is queued, then shut the connection down.
     Close,
 }
@@ -60,6 +62,13 @@ impl ConnectionTasks {
     /// Queue bytes for writing.
     pub fn send(&self, bytes: Bytes) {
         let _ = self.writer.send(WriteCommand::Data(bytes));
+    }
+
+    /// Resolves once everything queued so far is written (dropped if the connection goes).
+    pub fn written(&self) -> tokio::sync::oneshot::Receiver<()> {
+        let (done, receiver) = tokio::sync::oneshot::channel();
+        let _ = self.writer.send(WriteCommand::Notify(done));
+        receiver
     }
 
     /// Stop reading; write what is queued, then close. Returns a task that ends when the
@@ -119,6 +128,9 @@ async fn write_frames(
                 if write.write_all(&bytes).await.is_err() {
                     return;
                 }
+            }
+            WriteCommand::Notify(done) => {
+                let _ = done.send(());
             }
             WriteCommand::Close => break,
         }

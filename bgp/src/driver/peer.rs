@@ -18,9 +18,9 @@ use tokio::time::{Instant, sleep_until, timeout};
 use tracing::{debug, info, warn};
 
 use crate::fsm::{
-    ConnectionId, Direction, Input, Negotiated, Output, Session, SessionConfig, State,
+    ConnectionId, Direction, DownReason, Input, Negotiated, Output, Session, SessionConfig, State,
 };
-use crate::packet::{CodecContext, Message, RouteRefresh, Update};
+use crate::packet::{CodecContext, Message, Notification, RouteRefresh, Update};
 use crate::speaker::status::SharedCounters;
 
 use super::connection::{ConnectionTasks, ReadEvent};
@@ -33,10 +33,23 @@ use super::ttl::TtlPolicy;
 pub enum PeerCommand {
     /// The peer connected to our listener.
     Incoming(TcpStream),
-    /// Send these UPDATEs if the session is still the one numbered `epoch`.
-    Send { epoch: u64, updates: Vec<Update> },
+    /// Send these UPDATEs if the session is still the one numbered `epoch`; with
+    /// `report_written`, report [`PeerEvent::Written`] once they are on the socket (the core
+    /// paces whole-table transfers with it).
+    Send {
+        epoch: u64,
+        updates: Vec<Update>,
+        report_written: bool,
+    },
     /// Stop with NOTIFICATION Cease and this subcode, then end the task.
     Stop { cease_subcode: u8 },
+    /// Close the session with this NOTIFICATION and stay Idle until [`PeerCommand::Start`].
+    Halt(Notification),
+    /// Start again after [`PeerCommand::Halt`].
+    Start,
+    /// Close every connection without a NOTIFICATION (the peer sees the TCP connection go, so
+    /// a graceful restart helper keeps our routes), then end the task.
+    Abort,
 }
 
 /// What a session task tells the core.
@@ -52,12 +65,17 @@ pub enum PeerEvent {
     },
     /// The session (or an attempt) ended.
     Down {
-        reason: String,
+        reason: DownReason,
+        was_established: bool,
     },
     /// An outgoing connection attempt failed.
     ConnectFailed(String),
     Update(Box<Update>),
     RouteRefresh(RouteRefresh),
+    /// What was sent with `report_written` has been written to the socket.
+    Written {
+        epoch: u64,
+    },
 }
 
 /// A [`PeerEvent`] with its sender.
@@ -145,7 +163,7 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
     };
     let core = task.core.clone();
     task.handle(Input::ManualStart);
-    let mut stop_subcode = crate::fsm::cease::ADMINISTRATIVE_SHUTDOWN;
+    let mut stop_subcode = Some(crate::fsm::cease::ADMINISTRATIVE_SHUTDOWN);
     loop {
         let next = task.timers.next();
         let backlog = task.outbox.len();
@@ -162,13 +180,25 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
             command = commands.recv() => match command {
                 None => break,
                 Some(PeerCommand::Stop { cease_subcode }) => {
-                    stop_subcode = cease_subcode;
+                    stop_subcode = Some(cease_subcode);
                     break;
                 }
+                Some(PeerCommand::Abort) => {
+                    stop_subcode = None;
+                    break;
+                }
+                Some(PeerCommand::Halt(notification)) => {
+                    task.handle(Input::AutomaticStop { notification });
+                }
+                Some(PeerCommand::Start) => task.handle(Input::ManualStart),
                 Some(PeerCommand::Incoming(stream)) => {
                     task.add_connection(stream, Direction::Incoming);
                 }
-                Some(PeerCommand::Send { epoch, updates }) => task.send_updates(epoch, updates),
+                Some(PeerCommand::Send {
+                    epoch,
+                    updates,
+                    report_written,
+                }) => task.send_updates(epoch, updates, report_written),
             },
             Some(event) = read_events.recv(), if backlog < OUTBOX_LIMIT => task.on_read(event),
             Some((attempt, result)) = connect_results.recv() => {
@@ -182,9 +212,14 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
         }
         task.closing.retain(|handle| !handle.is_finished());
     }
-    task.handle(Input::ManualStop {
-        cease_subcode: stop_subcode,
-    });
+    match stop_subcode {
+        Some(cease_subcode) => task.handle(Input::ManualStop { cease_subcode }),
+        None => {
+            for (_, connection) in task.connections.drain() {
+                task.closing.push(connection.tasks.close());
+            }
+        }
+    }
     if let Some(attempt) = task.connecting.take() {
         attempt.abort();
     }
@@ -266,7 +301,8 @@ impl PeerTask {
             } => {
                 info!(peer = %self.peer, %reason, was_established, "BGP session down");
                 self.report(PeerEvent::Down {
-                    reason: reason.to_string(),
+                    reason,
+                    was_established,
                 });
             }
             Output::Update(update) => self.report(PeerEvent::Update(Box::new(update))),
@@ -387,7 +423,7 @@ impl PeerTask {
         }
     }
 
-    fn send_updates(&mut self, epoch: u64, updates: Vec<Update>) {
+    fn send_updates(&mut self, epoch: u64, updates: Vec<Update>, report_written: bool) {
         if epoch != self.epoch {
             return;
         }
@@ -406,6 +442,20 @@ impl PeerTask {
         }
         if !buffer.is_empty() {
             conn.tasks.send(buffer.freeze());
+        }
+        if report_written {
+            let written = conn.tasks.written();
+            let core = self.core.clone();
+            let envelope = PeerEventEnvelope {
+                peer: self.peer,
+                instance: self.instance,
+                event: PeerEvent::Written { epoch },
+            };
+            tokio::spawn(async move {
+                if written.await.is_ok() {
+                    let _ = core.send(envelope).await;
+                }
+            });
         }
     }
 }

@@ -1,6 +1,8 @@
-//! The session task's timers: deadlines on tokio's clock, armed and stopped by the FSM.
+//! Timers of the driver's tasks: deadlines on tokio's clock, keyed by what they are for (the
+//! FSM's [`Timer`]s in a session task, the core's own timers in the core).
 
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -8,17 +10,25 @@ use tokio::time::Instant;
 use crate::fsm::Timer;
 
 /// Armed timers and their deadlines.
-#[derive(Debug, Default)]
-pub struct Timers {
-    deadlines: HashMap<Timer, Instant>,
+#[derive(Debug)]
+pub struct Timers<T = Timer> {
+    deadlines: HashMap<T, Instant>,
 }
 
-impl Timers {
-    pub fn arm(&mut self, timer: Timer, after: Duration) {
+impl<T> Default for Timers<T> {
+    fn default() -> Self {
+        Self {
+            deadlines: HashMap::new(),
+        }
+    }
+}
+
+impl<T: Copy + Eq + Hash + Ord> Timers<T> {
+    pub fn arm(&mut self, timer: T, after: Duration) {
         self.deadlines.insert(timer, Instant::now() + after);
     }
 
-    pub fn stop(&mut self, timer: Timer) {
+    pub fn stop(&mut self, timer: T) {
         self.deadlines.remove(&timer);
     }
 
@@ -28,8 +38,8 @@ impl Timers {
     }
 
     /// Remove and return every timer due at `now`, earliest first.
-    pub fn take_expired(&mut self, now: Instant) -> Vec<Timer> {
-        let mut due: Vec<(Instant, Timer)> = self
+    pub fn take_expired(&mut self, now: Instant) -> Vec<T> {
+        let mut due: Vec<(Instant, T)> = self
             .deadlines
             .iter()
             .filter(|(_, at)| **at <= now)

@@ -54,6 +54,10 @@ pub enum Input {
     /// Stop it: NOTIFICATION Cease with this subcode (RFC 4486: 2 Administrative Shutdown,
     /// 3 Peer De-configured, 6 Other Configuration Change), close, stay Idle (ManualStop).
     ManualStop { cease_subcode: u8 },
+    /// Stop for a local reason with this NOTIFICATION (e.g. Cease / Maximum Number of
+    /// Prefixes Reached, RFC 4486), close, stay Idle until the next ManualStart (AutomaticStop,
+    /// RFC 4271 §8.1.2 event 8).
+    AutomaticStop { notification: Notification },
     /// A TCP connection to or from the peer is up (Tcp_CR_Acked / TcpConnectionConfirmed).
     TcpConnected {
         connection: ConnectionId,

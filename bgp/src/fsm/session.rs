@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use crate::packet::{Message, NotificationCode};
+use crate::packet::{Message, Notification, NotificationCode};
 
 use super::backoff::Backoff;
 use super::config::SessionConfig;
@@ -19,6 +19,7 @@ use crate::packet::ErrorAction;
 
 /// Cease subcodes. RFC 4486 §4.
 pub mod cease {
+    pub const MAXIMUM_PREFIXES_REACHED: u8 = 1;
     pub const ADMINISTRATIVE_SHUTDOWN: u8 = 2;
     pub const PEER_DECONFIGURED: u8 = 3;
     pub const OTHER_CONFIGURATION_CHANGE: u8 = 6;
@@ -104,7 +105,15 @@ impl Session {
         let mut out = Vec::new();
         match input {
             Input::ManualStart => self.manual_start(&mut out),
-            Input::ManualStop { cease_subcode } => self.manual_stop(cease_subcode, &mut out),
+            Input::ManualStop { cease_subcode } => self.manual_stop(
+                notification(NotificationCode::Cease, cease_subcode),
+                DownReason::ManualStop,
+                &mut out,
+            ),
+            Input::AutomaticStop { notification } => {
+                let reason = DownReason::NotificationSent(notification.clone());
+                self.manual_stop(notification, reason, &mut out);
+            }
             Input::TcpConnected {
                 connection,
                 direction,
@@ -197,19 +206,17 @@ impl Session {
         out.push(Output::ArmTimer(Timer::ConnectRetry, retry));
     }
 
-    fn manual_stop(&mut self, cease_subcode: u8, out: &mut Vec<Output>) {
+    /// Send `notice` on every connection, close them and stay Idle until started again.
+    fn manual_stop(&mut self, notice: Notification, reason: DownReason, out: &mut Vec<Output>) {
         if !self.started {
             return;
         }
         let was_established = self.established().is_some();
         for conn in &self.connections {
-            out.push(Output::Send(
-                conn.id,
-                Message::Notification(notification(NotificationCode::Cease, cease_subcode)),
-            ));
+            out.push(Output::Send(conn.id, Message::Notification(notice.clone())));
         }
         self.started = false;
-        self.go_idle(DownReason::ManualStop, was_established, out);
+        self.go_idle(reason, was_established, out);
     }
 
     fn connect_failed(&mut self, out: &mut Vec<Output>) {
@@ -379,6 +386,10 @@ impl Session {
         }
         out.push(Output::StopTimer(Timer::ConnectRetry));
         self.backoff.reset();
+        // The Restart State bit is for the first session after our restart only (RFC 4724 §3).
+        if let Some(graceful_restart) = &mut self.config.graceful_restart {
+            graceful_restart.restarting = false;
+        }
         if let Some(negotiated) = self.negotiated(id).cloned() {
             out.push(Output::Established {
                 connection: id,

@@ -8,6 +8,8 @@ use ipnetwork::IpNetwork;
 
 use crate::packet::PathAttributes;
 
+use super::decision::DecidingStep;
+
 /// Internal (same AS) or external peer. RFC 4271 §1.1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PeerType {
@@ -47,10 +49,31 @@ pub enum RouteSource {
         address: IpAddr,
         router_id: Ipv4Addr,
         peer_type: PeerType,
+        /// The peer is a route reflector client of ours (RFC 4456 §6), which decides where
+        /// its routes are reflected to.
+        reflector_client: bool,
     },
 }
 
 impl RouteSource {
+    /// A peer source that is not a route reflector client.
+    pub fn peer(address: IpAddr, router_id: Ipv4Addr, peer_type: PeerType) -> Self {
+        RouteSource::Peer {
+            address,
+            router_id,
+            peer_type,
+            reflector_client: false,
+        }
+    }
+
+    /// Internal, external, or `None` for local routes.
+    pub fn peer_type(&self) -> Option<PeerType> {
+        match self {
+            RouteSource::Local => None,
+            RouteSource::Peer { peer_type, .. } => Some(*peer_type),
+        }
+    }
+
     /// The peer's address, for learned paths.
     pub fn peer_address(&self) -> Option<IpAddr> {
         match self {
@@ -74,6 +97,25 @@ pub struct Path {
     pub next_hop: Option<IpAddr>,
     /// Shared with every other prefix of the same UPDATE.
     pub attributes: Arc<PathAttributes>,
+    /// Kept for a restarting peer whose session went down (RFC 4724 §4.2): still usable, and
+    /// removed unless the peer announces it again before its End-of-RIB.
+    pub stale: bool,
+}
+
+impl Path {
+    /// A fresh (not stale) path.
+    pub fn new(
+        source: RouteSource,
+        next_hop: Option<IpAddr>,
+        attributes: Arc<PathAttributes>,
+    ) -> Self {
+        Self {
+            source,
+            next_hop,
+            attributes,
+            stale: false,
+        }
+    }
 }
 
 /// One Loc-RIB entry as users see it ([`crate::Speaker::loc_rib`], route subscriptions).
@@ -83,6 +125,13 @@ pub struct Route {
     pub path: Path,
     /// Chosen by the decision process for this prefix.
     pub best: bool,
+    /// One of the equal-cost best paths installed together (the best path included);
+    /// see [`crate::rib::decision`] for what "equal" means.
+    pub multipath: bool,
+    /// For the best path: the step of the decision process that chose it over the others.
+    /// For another path: the step at which the best path beat it (or
+    /// [`DecidingStep::NextHopUnreachable`]). RFC 4271 §9.1.2.2.
+    pub decided_by: Option<DecidingStep>,
 }
 
 impl Route {

@@ -1,10 +1,20 @@
 //! Configuration of the speaker and of each peer.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
+use crate::filter::Filter;
 use crate::fsm::config::{DEFAULT_CONNECT_RETRY, DEFAULT_HOLD_TIME};
 use crate::packet::{Afi, Safi};
+use crate::rib::DEFAULT_MAX_PATHS;
+
+/// How long a restarting speaker waits for its peers' End-of-RIB before it selects and
+/// advertises routes anyway (RFC 4724 §4.1 Selection_Deferral_Timer).
+pub const DEFAULT_SELECTION_DEFERRAL: Duration = Duration::from_secs(30);
+/// Restart time we advertise in the Graceful Restart capability by default (seconds, the
+/// value BIRD and FRR use).
+pub const DEFAULT_RESTART_TIME: Duration = Duration::from_secs(120);
 
 /// The well-known BGP port. RFC 4271 §8.2.1.
 pub const BGP_PORT: u16 = 179;
@@ -25,6 +35,22 @@ pub struct SpeakerConfig {
     /// IPv6 next hop to announce on sessions whose transport is IPv4. Without it, IPv6 routes
     /// are not sent over IPv4 sessions.
     pub ipv6_next_hop: Option<Ipv6Addr>,
+    /// Most equal-cost paths selected per prefix for installation (default 8; 1 turns
+    /// multipath off). Peers are only ever sent the single best path. See
+    /// [`crate::rib::decision`].
+    pub max_paths: usize,
+    /// Route reflector cluster ID (RFC 4456 §7; Calico `routeReflectorClusterID`). `None`:
+    /// our router ID.
+    pub cluster_id: Option<Ipv4Addr>,
+    /// We are restarting with forwarding state preserved (the agent kept its kernel routes;
+    /// it knows from a state file). Graceful Restart capabilities then carry the R and F bits,
+    /// and route selection and advertisement wait for the End-of-RIB of every peer with
+    /// graceful restart, at most [`SpeakerConfig::selection_deferral`]. RFC 4724 §4.1.
+    /// Peers are added after start, so the wait ends early only once some GR peer was added
+    /// and all of them are done; without any GR peer it lasts the whole deferral time.
+    pub restarting: bool,
+    /// Longest wait for End-of-RIBs when `restarting` (default 30 s).
+    pub selection_deferral: Duration,
 }
 
 impl SpeakerConfig {
@@ -39,8 +65,46 @@ impl SpeakerConfig {
             ],
             ipv4_next_hop: None,
             ipv6_next_hop: None,
+            max_paths: DEFAULT_MAX_PATHS,
+            cluster_id: None,
+            restarting: false,
+            selection_deferral: DEFAULT_SELECTION_DEFERRAL,
         }
     }
+
+    /// The cluster ID in use: the configured one or the router ID.
+    pub fn cluster_id(&self) -> Ipv4Addr {
+        self.cluster_id.unwrap_or(self.router_id)
+    }
+}
+
+/// Graceful restart with a peer (RFC 4724), both roles: we keep its routes while it
+/// restarts, and it keeps ours while we do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GracefulRestartConfig {
+    /// The restart time we advertise: how long the peer should keep our routes after our
+    /// session drops (whole seconds, at most 4095; Calico `maxRestartTime`).
+    pub restart_time: Duration,
+}
+
+impl Default for GracefulRestartConfig {
+    fn default() -> Self {
+        Self {
+            restart_time: DEFAULT_RESTART_TIME,
+        }
+    }
+}
+
+/// A limit on the prefixes accepted from a peer, per family (RFC 4486 §4, Cease subcode 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MaxPrefix {
+    /// More accepted prefixes than this in one family close the session with NOTIFICATION
+    /// Cease / Maximum Number of Prefixes Reached (data: AFI, SAFI, limit).
+    pub limit: u32,
+    /// Log a warning when this percentage of the limit is reached (e.g. 75).
+    pub warning_threshold_percent: u8,
+    /// Start the session again after this long; `None`: stay down until reconfigured.
+    pub restart_after: Option<Duration>,
 }
 
 /// Address families a session carries (Multiprotocol capability, RFC 4760).
@@ -107,11 +171,28 @@ pub struct PeerConfig {
     /// Keep the received next hop when passing learned routes to this (external) peer
     /// (`keepOriginalNextHop`).
     pub keep_original_next_hop: bool,
+    /// Set our address as next hop for every route sent to this internal peer, reflected and
+    /// eBGP-learned ones too (by default they keep theirs, RFC 4271 §5.1.3, RFC 4456 §10).
+    pub next_hop_self: bool,
+    /// The peer is our route reflector client (RFC 4456; Calico: the peer's cluster ID).
+    pub route_reflector_client: bool,
+    /// How many times our own AS may appear in the AS_PATH of a received route (Calico
+    /// `numAllowedLocalASNumbers`; 0: routes with our AS are loops and ignored).
+    pub allow_as_in: u8,
+    /// Import and export filters, in order (Calico `filters`). See [`crate::filter`]. A change
+    /// of only the filters is applied without restarting the session.
+    pub filters: Vec<Arc<Filter>>,
+    /// Offer graceful restart (RFC 4724). `None`: the capability is not sent and the peer's
+    /// routes go as soon as its session does.
+    pub graceful_restart: Option<GracefulRestartConfig>,
+    /// Limit on the prefixes accepted from the peer.
+    pub max_prefixes: Option<MaxPrefix>,
 }
 
 impl PeerConfig {
     /// A peer with defaults: port 179, active, no password, no GTSM, hold time 90 s, connect
-    /// retry 5 s, IPv4 and IPv6 unicast.
+    /// retry 5 s, IPv4 and IPv6 unicast, no filters, no reflection, no graceful restart, no
+    /// prefix limit.
     pub fn new(address: IpAddr, asn: u32) -> Self {
         Self {
             address,
@@ -126,6 +207,12 @@ impl PeerConfig {
             connect_retry: DEFAULT_CONNECT_RETRY,
             families: Families::default(),
             keep_original_next_hop: false,
+            next_hop_self: false,
+            route_reflector_client: false,
+            allow_as_in: 0,
+            filters: Vec::new(),
+            graceful_restart: None,
+            max_prefixes: None,
         }
     }
 

@@ -12,19 +12,56 @@
 //! speaker.originate("198.19.0.0/24".parse().unwrap(), PathAttributes::default()).await?;
 //! let mut changes = speaker.subscribe();
 //! while let Ok(change) = changes.recv().await {
-//!     println!("{} -> {:?}", change.prefix, change.best.map(|r| r.path.next_hop));
+//!     // Every equal-cost next hop, for a multipath kernel route.
+//!     println!("{} -> {:?}", change.prefix, change.next_hops());
 //! }
 //! # Ok(()) }
 //! ```
 //!
+//! A route reflector client with graceful restart and an export filter that keeps a pool's
+//! more specifics in (Calico `BGPFilter` semantics):
+//!
+//! ```
+//! use std::sync::Arc;
+//! use bgp::filter::{Action, Filter, MatchOperator, Rule};
+//! use bgp::{GracefulRestartConfig, PeerConfig};
+//!
+//! let only_pool = Arc::new(Filter {
+//!     name: "only-pool".into(),
+//!     export_v4: vec![
+//!         Rule::new(Action::Accept).cidr("198.19.0.0/17".parse().unwrap(), MatchOperator::In),
+//!         Rule::new(Action::Reject),
+//!     ],
+//!     ..Filter::default()
+//! });
+//! let mut client = PeerConfig::new("198.18.0.21".parse().unwrap(), 64512);
+//! client.route_reflector_client = true;
+//! client.graceful_restart = Some(GracefulRestartConfig::default());
+//! client.filters = vec![only_pool];
+//! ```
+//!
 //! The handle is cheap to clone and `Send + Sync`; every call goes to the speaker's core
 //! task. Dropping every handle (or [`Speaker::shutdown`]) stops all sessions with NOTIFICATION
-//! Cease / Administrative Shutdown.
+//! Cease / Administrative Shutdown; [`Speaker::shutdown_for_restart`] closes them without one.
+//!
+//! What the speaker does with routes:
+//! - received routes pass loop checks (own AS with `allow_as_in`, ORIGINATOR_ID, CLUSTER_LIST)
+//!   and the peer's import filters ([`crate::filter`]) into the Loc-RIB; the routes as received
+//!   are kept per peer, so a change of only the filters is applied without a session reset;
+//! - the decision process ([`crate::rib::decision`]) picks the best path per prefix and up
+//!   to [`SpeakerConfig::max_paths`] equal-cost paths; [`RouteChange`] carries them all, peers
+//!   get only the best;
+//! - internal peers marked [`PeerConfig::route_reflector_client`] make this speaker a route
+//!   reflector (RFC 4456; [`crate::rib::reflection`]);
+//! - with [`PeerConfig::graceful_restart`], a peer's routes survive its restart and ours
+//!   survive our own ([`SpeakerConfig::restarting`]); RFC 4724;
+//! - [`PeerConfig::max_prefixes`] bounds what a peer may send (RFC 4486).
 
 pub mod config;
 pub mod error;
 pub mod status;
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -36,7 +73,7 @@ use crate::driver::{listener, socket};
 use crate::packet::PathAttributes;
 use crate::rib::Route;
 
-pub use config::{BGP_PORT, Families, PeerConfig, SpeakerConfig};
+pub use config::{BGP_PORT, Families, GracefulRestartConfig, MaxPrefix, PeerConfig, SpeakerConfig};
 pub use error::SpeakerError;
 pub use status::{MessageCounters, MessageCounts, PeerStatus, RouteChange};
 
@@ -127,7 +164,7 @@ impl Speaker {
 
     /// Announce `prefix` from this speaker (replacing an earlier origination of it). ORIGIN
     /// defaults to IGP; NEXT_HOP is always this speaker; AS_PATH, LOCAL_PREF and the rest are
-    /// taken from `attributes` and adjusted per peer (see [`crate::rib::export`]).
+    /// taken from `attributes` and adjusted per peer (see [`mod@crate::rib::export`]).
     pub async fn originate(
         &self,
         prefix: IpNetwork,
@@ -168,10 +205,29 @@ impl Speaker {
         self.request(Command::LocRib).await
     }
 
+    /// Say which next hops are unusable (the agent's view of reachability, level-triggered:
+    /// the whole set each time). Paths through them are not eligible in the decision process
+    /// (RFC 4271 §9.1.2.1); every prefix with such a path is decided again.
+    pub async fn set_unreachable_next_hops(
+        &self,
+        unreachable: HashSet<IpAddr>,
+    ) -> Result<(), SpeakerError> {
+        self.request(|reply| Command::SetUnreachableNextHops(unreachable, reply))
+            .await
+    }
+
     /// Stop every session (Cease / Administrative Shutdown), close the listeners and wait
     /// (at most a few seconds) for the NOTIFICATIONs to leave.
     pub async fn shutdown(&self) -> Result<(), SpeakerError> {
         self.request(Command::Shutdown).await
+    }
+
+    /// Stop for a graceful restart (RFC 4724 §4.1): close every connection *without*
+    /// NOTIFICATION, so peers with graceful restart keep our routes (marked stale) until we
+    /// are back with [`SpeakerConfig::restarting`] and have sent End-of-RIB. Kernel routes
+    /// are the agent's to keep.
+    pub async fn shutdown_for_restart(&self) -> Result<(), SpeakerError> {
+        self.request(Command::ShutdownForRestart).await
     }
 
     async fn request<T>(

@@ -20,8 +20,10 @@ pub struct PeerStatus {
     pub state: State,
     /// When the session entered `state`.
     pub since: SystemTime,
-    /// Prefixes currently accepted from the peer.
+    /// Prefixes currently accepted from the peer (after import filters).
     pub prefixes_received: usize,
+    /// Of those, kept from before the peer restarted and not announced again yet (RFC 4724).
+    pub prefixes_stale: usize,
     /// Prefixes currently advertised to the peer.
     pub prefixes_advertised: usize,
     /// Why the session last went down or was refused, e.g. "received NOTIFICATION Cease/
@@ -60,12 +62,30 @@ impl MessageCounts {
     }
 }
 
-/// A change of the best route to a prefix ([`crate::Speaker::subscribe`]).
+/// A change of the selected routes to a prefix ([`crate::Speaker::subscribe`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteChange {
     pub prefix: IpNetwork,
     /// The new best route; `None` when the prefix is no longer reachable.
     pub best: Option<Route>,
+    /// The other equal-cost routes selected with it (multipath; empty without).
+    pub multipath: Vec<Route>,
+}
+
+impl RouteChange {
+    /// The next hops to install: the best route's and the other multipath routes', without
+    /// duplicates (local routes have none).
+    pub fn next_hops(&self) -> Vec<IpAddr> {
+        let mut hops = Vec::new();
+        for route in self.best.iter().chain(&self.multipath) {
+            if let Some(hop) = route.path.next_hop
+                && !hops.contains(&hop)
+            {
+                hops.push(hop);
+            }
+        }
+        hops
+    }
 }
 
 /// Counters shared between a session task (which counts) and the core (which reports).

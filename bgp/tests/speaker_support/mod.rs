@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake;
+
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;

@@ -4,7 +4,21 @@
 //!
 //! The core never waits on a session task (it sends to them on unbounded channels); session
 //! tasks wait on the core (bounded channel), which gives backpressure from a busy core.
+//!
+//! - `peers`: adding, changing, removing peers; events from session tasks;
+//! - `import`: UPDATEs through loop checks and import filters into Adj-RIB-In and Loc-RIB;
+//! - `advertise`: route changes out to subscribers and peers (Adj-RIB-Out derived, not kept);
+//! - `routes`: local origination;
+//! - `graceful_restart`: RFC 4724 helper and restarting-speaker behaviour;
+//! - `max_prefix`: the per-peer prefix limit (RFC 4486).
+//!
+//! The core's own timers (graceful restart, selection deferral, max-prefix restart) are
+//! deadlines in a [`Timers`] it sleeps on between messages.
 
+mod advertise;
+mod graceful_restart;
+mod import;
+mod max_prefix;
 mod peers;
 mod routes;
 
@@ -17,16 +31,20 @@ use ipnetwork::IpNetwork;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
 use tracing::debug;
 
 use crate::fsm::{Negotiated, State};
-use crate::packet::PathAttributes;
-use crate::rib::{ExportContext, Exported, LocRib, PeerType, Route};
+use crate::packet::{Afi, PathAttributes, Safi};
+use crate::rib::{
+    AdjRibIn, AttributeInterner, ExportContext, LocRib, PeerType, Route, RouteSource,
+};
 use crate::speaker::status::SharedCounters;
 use crate::speaker::{PeerConfig, PeerStatus, RouteChange, SpeakerConfig, SpeakerError};
 
 use super::listener::Accepted;
 use super::peer::{PeerCommand, PeerEventEnvelope};
+use super::timers::Timers;
 
 /// Requests from the [`crate::Speaker`] handle.
 #[derive(Debug)]
@@ -38,7 +56,23 @@ pub enum Command {
     Withdraw(IpNetwork, oneshot::Sender<()>),
     Peers(oneshot::Sender<Vec<PeerStatus>>),
     LocRib(oneshot::Sender<Vec<Route>>),
+    SetUnreachableNextHops(HashSet<IpAddr>, oneshot::Sender<()>),
     Shutdown(oneshot::Sender<()>),
+    /// Close every session without NOTIFICATION (graceful restart of this speaker).
+    ShutdownForRestart(oneshot::Sender<()>),
+}
+
+/// The core's own timers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum CoreTimer {
+    /// A restarting peer did not come back within its restart time (RFC 4724 §4.2).
+    PeerRestart(IpAddr),
+    /// A peer that came back did not finish its End-of-RIBs in time.
+    StaleRoutes(IpAddr),
+    /// Our own restart: stop waiting for End-of-RIBs (RFC 4724 §4.1).
+    SelectionDeferral,
+    /// Start a session stopped for too many prefixes again.
+    MaxPrefixRestart(IpAddr),
 }
 
 /// The session of a peer while it is Established.
@@ -49,6 +83,34 @@ struct Established {
     local: SocketAddr,
     remote: SocketAddr,
     export: ExportContext,
+    /// Families whose End-of-RIB the peer has sent.
+    end_of_rib: HashSet<(Afi, Safi)>,
+    /// How far the initial table has gone out.
+    table: TableState,
+}
+
+/// The initial table of a session goes out in chunks, each after the previous one is written
+/// (so ten peers joining at once do not queue ten whole tables in memory).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TableState {
+    /// Not started (our own restart defers it).
+    NotSent,
+    /// Sent up to and including this prefix (`None`: nothing yet); changes to later prefixes
+    /// wait for the walk to reach them.
+    Walking { after: Option<IpNetwork> },
+    /// All sent, End-of-RIB included.
+    Sent,
+}
+
+impl TableState {
+    /// Whether the peer has been sent (the then best path of) `prefix`.
+    fn covers(&self, prefix: &IpNetwork) -> bool {
+        match self {
+            TableState::NotSent => false,
+            TableState::Walking { after } => after.is_some_and(|after| *prefix <= after),
+            TableState::Sent => true,
+        }
+    }
 }
 
 /// One configured peer.
@@ -65,10 +127,29 @@ struct Peer {
     last_error: Option<String>,
     router_id: Option<Ipv4Addr>,
     established: Option<Established>,
-    /// Prefixes accepted from the peer (their paths are in the Loc-RIB).
-    adj_rib_in: HashSet<IpNetwork>,
-    /// What we advertised to the peer, as advertised.
-    adj_rib_out: HashMap<IpNetwork, Exported>,
+    /// Routes received from the peer, before import filters; the accepted ones are in the
+    /// Loc-RIB.
+    adj_rib_in: AdjRibIn,
+    /// Prefixes advertised to the peer (what they are is derived from the Loc-RIB).
+    advertised: usize,
+    /// Families whose routes are kept stale while the peer restarts (RFC 4724 §4.2).
+    stale_families: Vec<(Afi, Safi)>,
+    /// Warned about approaching the prefix limit.
+    max_prefix_warned: bool,
+    /// Stopped for too many prefixes; updates still queued are ignored.
+    halted: bool,
+}
+
+impl Peer {
+    /// How paths learned from this peer are tagged.
+    fn source(&self, router_id: Ipv4Addr) -> RouteSource {
+        RouteSource::Peer {
+            address: self.config.address,
+            router_id,
+            peer_type: self.peer_type,
+            reflector_client: self.config.route_reflector_client,
+        }
+    }
 }
 
 /// The core's state.
@@ -81,6 +162,12 @@ pub struct Core {
     routes: broadcast::Sender<RouteChange>,
     events: mpsc::Sender<PeerEventEnvelope>,
     next_instance: u64,
+    timers: Timers<CoreTimer>,
+    /// Received and filtered attribute sets, shared across UPDATEs and peers.
+    interner: AttributeInterner,
+    /// While we restart: the GR peers whose End-of-RIB we still wait for before selecting
+    /// and advertising (RFC 4724 §4.1). `None` when not deferring.
+    deferral: Option<graceful_restart::Deferral>,
 }
 
 /// Channels the core task reads.
@@ -98,34 +185,53 @@ impl Core {
         routes: broadcast::Sender<RouteChange>,
         events: mpsc::Sender<PeerEventEnvelope>,
     ) -> Self {
+        let mut timers = Timers::default();
+        let deferral = config.restarting.then(|| {
+            timers.arm(CoreTimer::SelectionDeferral, config.selection_deferral);
+            graceful_restart::Deferral::default()
+        });
         Self {
+            rib: LocRib::with(config.asn, config.max_paths),
             config,
-            rib: LocRib::new(),
             peers: HashMap::new(),
             listeners,
             listener_tasks,
             routes,
             events,
             next_instance: 1,
+            timers,
+            interner: AttributeInterner::new(),
+            deferral,
         }
     }
 
     /// Run until shut down (or until every [`crate::Speaker`] handle is dropped).
     pub async fn run(mut self, mut inbox: Inbox) {
         loop {
+            let next = self.timers.next();
             tokio::select! {
                 command = inbox.commands.recv() => match command {
                     None => {
-                        self.shutdown().await;
+                        self.shutdown(true).await;
                         return;
                     }
                     Some(Command::Shutdown(reply)) => {
-                        self.shutdown().await;
+                        self.shutdown(true).await;
+                        let _ = reply.send(());
+                        return;
+                    }
+                    Some(Command::ShutdownForRestart(reply)) => {
+                        self.shutdown(false).await;
                         let _ = reply.send(());
                         return;
                     }
                     Some(command) => self.command(command),
                 },
+                () = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
+                    for timer in self.timers.take_expired(Instant::now()) {
+                        self.timer_expired(timer);
+                    }
+                }
                 Some(envelope) = inbox.events.recv() => self.peer_event(envelope),
                 Some((stream, remote)) = inbox.accepted.recv() => {
                     let address = canonical(remote.ip());
@@ -165,19 +271,41 @@ impl Core {
             Command::LocRib(reply) => {
                 let _ = reply.send(self.rib.routes());
             }
-            Command::Shutdown(_) => {}
+            Command::SetUnreachableNextHops(unreachable, reply) => {
+                let changes = self.rib.set_unreachable(unreachable);
+                self.propagate(changes);
+                let _ = reply.send(());
+            }
+            Command::Shutdown(_) | Command::ShutdownForRestart(_) => {}
         }
     }
 
-    async fn shutdown(&mut self) {
+    fn timer_expired(&mut self, timer: CoreTimer) {
+        match timer {
+            CoreTimer::PeerRestart(address) | CoreTimer::StaleRoutes(address) => {
+                self.restart_time_over(address);
+            }
+            CoreTimer::SelectionDeferral => self.end_deferral(),
+            CoreTimer::MaxPrefixRestart(address) => self.restart_halted(address),
+        }
+    }
+
+    /// Stop every session: with NOTIFICATION Cease / Administrative Shutdown when `notify`,
+    /// else by closing the connections (peers with graceful restart keep our routes).
+    async fn shutdown(&mut self, notify: bool) {
         for task in self.listener_tasks.drain(..) {
             task.abort();
         }
         let mut tasks = Vec::new();
         for (_, peer) in self.peers.drain() {
-            let _ = peer.commands.send(PeerCommand::Stop {
-                cease_subcode: crate::fsm::cease::ADMINISTRATIVE_SHUTDOWN,
-            });
+            let command = if notify {
+                PeerCommand::Stop {
+                    cease_subcode: crate::fsm::cease::ADMINISTRATIVE_SHUTDOWN,
+                }
+            } else {
+                PeerCommand::Abort
+            };
+            let _ = peer.commands.send(command);
             tasks.push(peer.task);
         }
         let _ = tokio::time::timeout(Duration::from_secs(3), async {
@@ -198,8 +326,9 @@ impl Core {
                 peer_type: peer.peer_type,
                 state: peer.state,
                 since: peer.since,
-                prefixes_received: peer.adj_rib_in.len(),
-                prefixes_advertised: peer.adj_rib_out.len(),
+                prefixes_received: peer.adj_rib_in.accepted(),
+                prefixes_stale: peer.adj_rib_in.stale(),
+                prefixes_advertised: peer.advertised,
                 last_error: peer.last_error.clone(),
                 router_id: peer.router_id,
                 hold_time: peer.established.as_ref().map(|e| e.negotiated.hold_time),

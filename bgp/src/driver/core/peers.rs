@@ -1,7 +1,6 @@
 //! Adding, changing and removing peers; per-peer socket options on the listeners; events
 //! from session tasks.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -13,11 +12,12 @@ use crate::driver::peer::{self, PeerCommand, PeerEvent, PeerEventEnvelope, PeerT
 use crate::driver::socket::ConnectSpec;
 use crate::driver::ttl::{TtlPolicy, set_min_ttl};
 use crate::fsm::{SessionConfig, State, cease};
-use crate::rib::PeerType;
+use crate::packet::{GracefulRestart, GracefulRestartFamily};
+use crate::rib::{AdjRibIn, PeerType};
 use crate::speaker::status::SharedCounters;
 use crate::speaker::{PeerConfig, SpeakerError};
 
-use super::{Core, Peer};
+use super::{Core, CoreTimer, Peer};
 
 impl Core {
     pub(super) fn add_peer(&mut self, config: PeerConfig) -> Result<(), SpeakerError> {
@@ -42,6 +42,24 @@ impl Core {
         session.connect_retry = config.connect_retry;
         session.passive = config.passive;
         session.families = config.families.to_vec();
+        // RFC 4724 §3: R and F only while we are still in our own restart.
+        let restarting = self.deferral.is_some();
+        session.graceful_restart = config.graceful_restart.map(|gr| GracefulRestart {
+            restarting,
+            notification: false,
+            restart_time: u16::try_from(gr.restart_time.as_secs())
+                .unwrap_or(u16::MAX)
+                .min(0x0FFF),
+            families: session
+                .families
+                .iter()
+                .map(|&(afi, safi)| GracefulRestartFamily {
+                    afi,
+                    safi,
+                    forwarding_preserved: restarting,
+                })
+                .collect(),
+        });
         let connect = ConnectSpec {
             remote: config.socket_address(),
             local: config.local_address,
@@ -77,10 +95,21 @@ impl Core {
                 last_error: None,
                 router_id: None,
                 established: None,
-                adj_rib_in: HashSet::new(),
-                adj_rib_out: HashMap::new(),
+                adj_rib_in: AdjRibIn::new(),
+                advertised: 0,
+                stale_families: Vec::new(),
+                max_prefix_warned: false,
+                halted: false,
             },
         );
+        if let Some(deferral) = &mut self.deferral
+            && self
+                .peers
+                .get(&address)
+                .is_some_and(|p| p.config.graceful_restart.is_some())
+        {
+            deferral.wait_for(address);
+        }
         self.update_listener_min_ttl();
         Ok(())
     }
@@ -99,6 +128,12 @@ impl Core {
         }
         if config.hold_time == 1 || config.hold_time == 2 {
             return Err(SpeakerError::InvalidHoldTime(config.hold_time));
+        }
+        let mut same_but_filters = existing.config.clone();
+        same_but_filters.filters = normalized.filters.clone();
+        if same_but_filters == normalized {
+            self.change_filters(address, normalized.filters);
+            return Ok(());
         }
         self.remove_peer(address, cease::OTHER_CONFIGURATION_CHANGE)?;
         self.add_peer(config)
@@ -121,8 +156,16 @@ impl Core {
                 }
             }
         }
+        for timer in [
+            CoreTimer::PeerRestart(address),
+            CoreTimer::StaleRoutes(address),
+            CoreTimer::MaxPrefixRestart(address),
+        ] {
+            self.timers.stop(timer);
+        }
         let changes = self.forget_routes_of(&mut peer);
         self.propagate(changes);
+        self.peer_finished_restart(address);
         self.update_listener_min_ttl();
         Ok(())
     }
@@ -189,20 +232,26 @@ impl Core {
                 peer.router_id = Some(negotiated.peer_id);
                 self.session_up(address, epoch, *negotiated, local, remote);
             }
-            PeerEvent::Down { reason } => {
-                peer.last_error = Some(reason);
-                if let Some(mut peer) = self.peers.remove(&address) {
-                    let changes = self.forget_routes_of(&mut peer);
-                    self.peers.insert(address, peer);
-                    self.propagate(changes);
+            PeerEvent::Down {
+                reason,
+                was_established,
+            } => {
+                peer.last_error = Some(reason.to_string());
+                if was_established {
+                    self.session_down(address, &reason);
                 }
             }
             PeerEvent::ConnectFailed(error) => peer.last_error = Some(error),
-            PeerEvent::Update(update) => {
-                let changes = self.import(address, *update);
-                self.propagate(changes);
-            }
+            PeerEvent::Update(update) => match update.end_of_rib_family() {
+                Some(family) => self.end_of_rib_received(address, family),
+                None => {
+                    let changes = self.import(address, *update);
+                    self.propagate(changes);
+                    self.check_max_prefixes(address);
+                }
+            },
             PeerEvent::RouteRefresh(refresh) => self.refresh(address, refresh),
+            PeerEvent::Written { epoch } => self.continue_table(address, epoch),
         }
     }
 }

@@ -4,4 +4,5 @@ mod collision;
 mod establish;
 mod harness;
 mod open_checks;
+mod restart;
 mod timers;

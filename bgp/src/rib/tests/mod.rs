@@ -1,5 +1,9 @@
 //! Loc-RIB, best path, export and UPDATE packing.
 
+mod adj_rib_in;
+mod decision;
+mod reflection;
+
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
@@ -8,39 +12,46 @@ use ipnetwork::IpNetwork;
 
 use super::*;
 use crate::packet::{Afi, AsPath, CodecContext, Message, Origin, PathAttributes, Safi};
+use crate::rib::route::Path;
 
-fn prefix(s: &str) -> IpNetwork {
+pub(super) fn prefix(s: &str) -> IpNetwork {
     s.parse().unwrap()
 }
 
-fn peer(last: u8, peer_type: PeerType) -> RouteSource {
-    RouteSource::Peer {
-        address: IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)),
-        router_id: Ipv4Addr::new(10, 0, 0, last),
+pub(super) fn peer(last: u8, peer_type: PeerType) -> RouteSource {
+    RouteSource::peer(
+        IpAddr::V4(Ipv4Addr::new(192, 0, 2, last)),
+        Ipv4Addr::new(10, 0, 0, last),
         peer_type,
-    }
+    )
 }
 
-fn path(source: RouteSource, as_path: &[u32], local_pref: Option<u32>) -> Path {
-    Path {
+pub(super) fn path(source: RouteSource, as_path: &[u32], local_pref: Option<u32>) -> Path {
+    Path::new(
         source,
-        next_hop: source.peer_address(),
-        attributes: Arc::new(PathAttributes {
+        source.peer_address(),
+        Arc::new(PathAttributes {
             origin: Some(Origin::Igp),
             as_path: Some(AsPath::from_sequence(as_path.to_vec())),
             local_pref,
             ..PathAttributes::default()
         }),
-    }
+    )
 }
 
 #[test]
-fn local_route_beats_everything() {
+fn local_route_beats_learned_routes_of_equal_local_pref_but_not_higher() {
     let mut rib = LocRib::new();
     let p = prefix("198.51.100.0/24");
-    rib.insert(p, path(peer(1, PeerType::External), &[], Some(500)));
+    rib.insert(p, path(peer(1, PeerType::External), &[], Some(100)));
     let change = rib.insert(p, path(RouteSource::Local, &[], None));
     assert_eq!(change.unwrap().best.unwrap().source, RouteSource::Local);
+    // LOCAL_PREF comes first (RFC 4271 §9.1.1): a learned path preferred by policy wins.
+    let change = rib.insert(p, path(peer(2, PeerType::Internal), &[], Some(500)));
+    assert_eq!(
+        change.unwrap().best.unwrap().source,
+        peer(2, PeerType::Internal)
+    );
 }
 
 #[test]
@@ -83,28 +94,31 @@ fn removing_the_best_path_promotes_the_next_and_removing_the_last_reports_unreac
     let b = path(peer(2, PeerType::External), &[65001, 65002], None);
     rib.insert(p, a.clone());
     assert_eq!(rib.insert(p, b.clone()), None, "best did not change");
-    let change = rib.remove_peer(a.source.peer_address().unwrap());
-    assert_eq!(change[0].best, Some(b.clone()));
+    let change = rib.remove(p, &a.source).unwrap();
+    assert_eq!(change.previous, Some(a.clone()));
+    assert_eq!(change.best, Some(b.clone()));
     let change = rib.remove(p, &b.source).unwrap();
     assert_eq!(change.best, None);
     assert!(rib.is_empty());
 }
 
-fn context(peer_type: PeerType) -> ExportContext {
-    ExportContext {
-        local_asn: 65000,
-        peer_asn: if peer_type == PeerType::Internal {
-            65000
-        } else {
-            65100
-        },
-        peer_address: "192.0.2.100".parse().unwrap(),
-        peer_type,
-        next_hop_v4: Some(Ipv4Addr::new(192, 0, 2, 254)),
-        next_hop_v6: Some("2001:db8::fe".parse().unwrap()),
-        families: vec![(Afi::Ipv4, Safi::Unicast), (Afi::Ipv6, Safi::Unicast)],
-        keep_original_next_hop: false,
-    }
+pub(super) fn context(peer_type: PeerType) -> ExportContext {
+    let peer_asn = if peer_type == PeerType::Internal {
+        65000
+    } else {
+        65100
+    };
+    let mut context = ExportContext::new(
+        65000,
+        Ipv4Addr::new(10, 0, 0, 254),
+        peer_asn,
+        "192.0.2.100".parse().unwrap(),
+    );
+    context.peer_router_id = Some(Ipv4Addr::new(10, 0, 0, 100));
+    context.next_hop_v4 = Some(Ipv4Addr::new(192, 0, 2, 254));
+    context.next_hop_v6 = Some("2001:db8::fe".parse().unwrap());
+    context.families = vec![(Afi::Ipv4, Safi::Unicast), (Afi::Ipv6, Safi::Unicast)];
+    context
 }
 
 #[test]
@@ -142,11 +156,11 @@ fn internal_peer_gets_local_pref_and_unchanged_path_and_self_for_local_routes() 
 fn routes_are_not_sent_back_nor_between_internal_peers_nor_into_a_loop() {
     let p = prefix("198.51.100.0/24");
     let mut from_that_peer = path(peer(100, PeerType::External), &[65100], None);
-    from_that_peer.source = RouteSource::Peer {
-        address: "192.0.2.100".parse().unwrap(),
-        router_id: Ipv4Addr::new(10, 0, 0, 100),
-        peer_type: PeerType::External,
-    };
+    from_that_peer.source = RouteSource::peer(
+        "192.0.2.100".parse().unwrap(),
+        Ipv4Addr::new(10, 0, 0, 100),
+        PeerType::External,
+    );
     assert_eq!(
         export(&context(PeerType::External), &p, &from_that_peer),
         None
