@@ -64,32 +64,53 @@ $ip -n A addr add 198.19.1.1/32 dev lo
 $ip -n B addr add 198.19.2.1/32 dev lo
 echo "TERN-VM: tunl0 before tern-ipip: $($ip -n A -d -o link show tunl0 | tr -s ' ')"
 
+# start NS ARGS...: tern-ipip --mode kernel ARGS in NS, in the background; waits for READY
+# and checks that it runs in kernel mode.
 start() {
-    local ns=$1 local_address=$2 tunnel_address=$3 peer=$4
-    RUST_LOG=info $ip netns exec "$ns" "$bin" --mode kernel --local "$local_address" \
-        --tunnel-address "$tunnel_address" --peer "$peer" \
+    local ns=$1
+    shift
+    RUST_LOG=info $ip netns exec "$ns" "$bin" --mode kernel "$@" \
         > "$work/tern-ipip-$ns.out" 2> "$work/tern-ipip-$ns.log" &
     echo $! > "$work/tern-ipip-$ns.pid"
-}
-start A 198.18.0.1 198.19.1.254 198.19.2.0/24=198.18.0.2
-start B 198.18.0.2 198.19.2.254 198.19.1.0/24=198.18.0.1
-for ns in A B; do
-    wait_for "tern-ipip READY in $ns" 150 "$(cat "$work/tern-ipip-$ns.pid")" \
-        has "$work/tern-ipip-$ns.out" READY
+    wait_for "tern-ipip READY in $ns" 150 "$!" has "$work/tern-ipip-$ns.out" READY
+    local ready
     ready=$(grep READY "$work/tern-ipip-$ns.out")
     echo "TERN-VM: $ns: $ready"
     [ "$ready" = "READY mode=Kernel device=tunl0" ] || fail "$ns: tern-ipip: $ready"
-done
+}
 
-for ns in A B; do
-    link=$($ip -n $ns -d -o link show tunl0 | tr -s ' ')
+# stop NS: SIGTERM to tern-ipip in NS, which must exit 0 and leave tunl0 in place.
+stop() {
+    local ns=$1 pid status=0
+    pid=$(cat "$work/tern-ipip-$ns.pid")
+    kill -TERM "$pid"
+    wait "$pid" || status=$?
+    [ "$status" -eq 0 ] || fail "$ns: tern-ipip exited with status $status on SIGTERM"
+    $ip -n "$ns" link show tunl0 > /dev/null || fail "$ns: tunl0 gone after tern-ipip stopped"
+}
+
+# check_tunl0 NS MTU TUNNEL_ADDRESS: ipip, pmtudisc, ttl inherit, MTU, up, /32 address.
+check_tunl0() {
+    local ns=$1 mtu=$2 address=$3 link addresses
+    link=$($ip -n "$ns" -d -o link show tunl0 | tr -s ' ')
     echo "TERN-VM: $ns: $link"
-    case " $link " in *" ipip "*) ;; *) fail "$ns: tunl0 is not ipip" ;; esac
+    # "ipip any remote": the fallback device (protocol 0, also takes MPLS-in-IP); "ipip ipip
+    # remote": one made with `ip link add … type ipip` (protocol 4).
+    case " $link " in *" ipip "*" remote any local any ttl inherit "*) ;;
+        *) fail "$ns: tunl0 is not ipip remote any local any ttl inherit" ;; esac
     case " $link " in *" pmtudisc "*) ;; *) fail "$ns: tunl0 lacks pmtudisc" ;; esac
-    case " $link " in *" mtu 1480 "*) ;; *) fail "$ns: tunl0 mtu is not 1480" ;; esac
+    case " $link " in *" mtu $mtu "*) ;; *) fail "$ns: tunl0 mtu is not $mtu" ;; esac
     case "$link" in *"<"*UP*">"*) ;; *) fail "$ns: tunl0 is not up" ;; esac
-    echo "TERN-VM: $ns: $($ip -n $ns -o -4 addr show dev tunl0 | tr -s ' ')"
-done
+    addresses=$($ip -n "$ns" -o -4 addr show dev tunl0 | tr -s ' ')
+    echo "TERN-VM: $ns: $addresses"
+    case "$addresses" in *" inet $address/32 "*) ;; *) fail "$ns: tunl0 lacks $address/32" ;; esac
+}
+
+# A and B adopt the fallback tunl0 that loading ipip.ko made in every namespace.
+start A --local 198.18.0.1 --tunnel-address 198.19.1.254 --peer 198.19.2.0/24=198.18.0.2
+start B --local 198.18.0.2 --tunnel-address 198.19.2.254 --peer 198.19.1.0/24=198.18.0.1
+check_tunl0 A 1480 198.19.1.254
+check_tunl0 B 1480 198.19.2.254
 
 $ip -n A route add 198.19.2.0/24 via 198.18.0.2 dev tunl0 onlink
 $ip -n B route add 198.19.1.0/24 via 198.18.0.1 dev tunl0 onlink
@@ -121,11 +142,30 @@ else
 fi
 
 echo "TERN-VM: A tunl0 counters: $($ip -n A -s -o link show tunl0 | tr -s ' ' | sed 's/.*RX/RX/')"
-for ns in A B; do
-    pid=$(cat "$work/tern-ipip-$ns.pid")
-    kill -TERM "$pid"
-    wait "$pid" || fail "$ns: tern-ipip exited with status $? on SIGTERM"
-done
-$ip -n A link show tunl0 > /dev/null || fail "tunl0 gone after tern-ipip stopped"
+stop A
+stop B
+
+# Restart in A: adopts its own configured device (address already there), routes still work.
+start A --local 198.18.0.1 --tunnel-address 198.19.1.254 --peer 198.19.2.0/24=198.18.0.2
+check_tunl0 A 1480 198.19.1.254
+$ip netns exec A ping -c 1 -W 3 -I 198.19.1.1 198.19.2.1 > "$work/ping-restart.log" 2>&1 \
+    || fail "ping after restarting tern-ipip in A"
+echo "TERN-VM: A: ping after restart: $(grep -o '1 received' "$work/ping-restart.log")"
+stop A
+
+# Namespaces without the fallback device: C has no tunl0 (tern-ipip creates it over
+# rtnetlink); D has one made with nopmtudisc (tern-ipip changes it over rtnetlink).
+echo 1 > /proc/sys/net/core/fb_tunnels_only_for_init_net
+$ip netns add C
+$ip netns add D
+if $ip -n C link show tunl0 > /dev/null 2>&1; then fail "C: unexpected fallback tunl0"; fi
+$ip -n D link add tunl0 type ipip nopmtudisc
+echo "TERN-VM: D: before: $($ip -n D -d -o link show tunl0 | tr -s ' ' | grep -o 'ipip .* nopmtudisc')"
+start C --local 198.18.0.3 --underlay-mtu 1500 --tunnel-address 198.19.3.254
+check_tunl0 C 1480 198.19.3.254
+stop C
+start D --local 198.18.0.4 --underlay-mtu 1400 --tunnel-address 198.19.4.254
+check_tunl0 D 1380 198.19.4.254
+stop D
 echo "TERN-VM: guest script done at $(cut -d' ' -f1 /proc/uptime)s"
 echo "TERN-VM-PASS"
