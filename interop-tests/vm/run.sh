@@ -21,8 +21,11 @@ timeout_seconds=${TERN_VM_TIMEOUT:-240}
 case "$bin" in /*) ;; *) bin=$(pwd)/$bin ;; esac
 [ -x "$bin" ] || { echo "run.sh: $bin is not an executable" >&2; exit 2; }
 
-# A stripped copy is much faster to load over 9p under TCG than a debug binary.
 mkdir -p "$cache"
+# One run at a time per cache (prepare.sh fills it).
+exec 9> "$cache/.lock"
+flock 9
+# A stripped copy is much faster to load over 9p under TCG than a debug binary.
 if command -v strip >/dev/null && strip -o "$cache/tern-ipip" "$bin" 2>/dev/null; then
     bin=$cache/tern-ipip
 fi
