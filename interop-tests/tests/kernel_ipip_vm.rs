@@ -13,17 +13,27 @@
 //! with TTL 17 and inner ECN CE, and its reply) byte for byte with what
 //! [`ipip::wire::encapsulate`] builds for the same inner packet with tern's parameters; only
 //! the IP identification is taken from the capture (the kernel's is random).
+//!
+//! It also compares the kernel tunnel's "fragmentation needed" (a forwarded 1480-byte DF
+//! packet from a pod namespace behind node A, with A's underlay lowered to 1400) with
+//! [`ipip::wire::FragNeededRepr::about`] for the same original: MTU 1380, 548 bytes quoted,
+//! checksum, and the IP header's TOS 0xc0 the userspace tunnel also uses.
 
 use std::net::Ipv4Addr;
 use std::path::Path;
 use std::process::Command;
 
 use ipip::TunnelParams;
+use ipip::wire::FragNeededRepr;
 
 const BIN: &str = env!("CARGO_BIN_EXE_tern-ipip");
 const A_NODE: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const B_NODE: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const A_POD: Ipv4Addr = Ipv4Addr::new(198, 19, 1, 1);
+/// The pod namespace behind node A that sends the too-big packet.
+const P_POD: Ipv4Addr = Ipv4Addr::new(198, 19, 1, 2);
+/// A's underlay MTU during the too-big check, minus the outer header.
+const LOWERED_TUNNEL_MTU: u16 = 1380;
 /// Bound on the whole run: first-time package installs and the kernel download included
 /// (the VM itself is bounded by `TERN_VM_TIMEOUT`, 240 s).
 const OVERALL_TIMEOUT_SECONDS: &str = "600";
@@ -37,6 +47,15 @@ fn decode_hex(text: &str) -> Vec<u8> {
                 .and_then(|pair| u8::from_str_radix(pair, 16).ok())
                 .unwrap_or_else(|| panic!("bad hex at {i}: {text}"))
         })
+        .collect()
+}
+
+/// The hex after `marker` on each console line that starts with it.
+fn captured(console: &str, marker: &str) -> Vec<Vec<u8>> {
+    console
+        .lines()
+        .filter_map(|line| line.strip_prefix(marker))
+        .map(|hex| decode_hex(hex.trim()))
         .collect()
 }
 
@@ -85,11 +104,7 @@ fn kernel_ipip_in_a_vm_pings_and_matches_the_userspace_encapsulation() {
     }
     assert!(console.contains("3 packets transmitted, 3 received, 0% packet loss"));
 
-    let packets: Vec<Vec<u8>> = console
-        .lines()
-        .filter_map(|line| line.strip_prefix("TERN-VM-PACKET "))
-        .map(|hex| decode_hex(hex.trim()))
-        .collect();
+    let packets = captured(&console, "TERN-VM-PACKET ");
     assert_eq!(packets.len(), 2, "expected the echo request and its reply");
 
     for (n, captured) in packets.iter().enumerate() {
@@ -136,5 +151,49 @@ fn kernel_ipip_in_a_vm_pings_and_matches_the_userspace_encapsulation() {
         reply[6] & 0x40,
         0x40,
         "pmtudisc: outer DF even without inner DF"
+    );
+
+    let errors = captured(&console, "TERN-VM-ICMP ");
+    assert_eq!(errors.len(), 1, "expected one ICMP fragmentation-needed");
+    check_frag_needed(&errors[0]);
+}
+
+/// The kernel's ICMP error (IP header included) against tern's rules for the same original.
+fn check_frag_needed(packet: &[u8]) {
+    assert!(packet.len() > 48, "ICMP error too short: {packet:02x?}");
+    assert_eq!(packet[0], 0x45);
+    assert_eq!(
+        packet[1], 0xc0,
+        "TOS: precedence internetwork control (0xc0)"
+    );
+    assert_eq!(packet[9], 1, "protocol ICMP");
+    assert_eq!(address(&packet[16..20]), P_POD, "sent back to the pod");
+    let message = &packet[20..];
+    let parsed = FragNeededRepr::parse(message).expect("type 3 code 4 with a good checksum");
+    assert_eq!(parsed.next_hop_mtu, LOWERED_TUNNEL_MTU);
+    // Rebuild the original at its full length (the bytes past the quote do not matter: at
+    // most 548 are quoted) and let tern's rules quote it.
+    let original_len = usize::from(u16::from_be_bytes([parsed.original[2], parsed.original[3]]));
+    assert_eq!(original_len, 1480, "the pod sent 1452 bytes of ICMP data");
+    let mut original = parsed.original.to_vec();
+    original.resize(original_len, 0);
+    let built = FragNeededRepr::about(&original, LOWERED_TUNNEL_MTU)
+        .expect("an error may be sent about this packet")
+        .to_bytes();
+    assert_eq!(
+        built,
+        message,
+        "tern's fragmentation-needed differs from the kernel's ({} vs {} bytes)",
+        built.len(),
+        message.len()
+    );
+    eprintln!(
+        "ICMP frag needed: kernel == FragNeededRepr::about (MTU {LOWERED_TUNNEL_MTU}, {} bytes \
+         quoted, quoted TTL {}, IP TOS {:#04x}, TTL {}, from {})",
+        parsed.original.len(),
+        parsed.original[8],
+        packet[1],
+        packet[8],
+        address(&packet[12..16])
     );
 }

@@ -141,6 +141,38 @@ else
     echo "TERN-VM: no tcpdump on the host; skipping the capture"
 fi
 
+# Fragmentation needed, from the kernel tunnel: a pod namespace P behind A (Calico style:
+# 198.19.1.2/32, default route on its veth, proxy ARP on A's side) sends a 1480-byte DF
+# packet; with A's underlay lowered to 1400, tunl0 (MTU 1480) cannot carry it and A answers
+# ICMP type 3 code 4 with MTU 1380 (icmp_ndo_send). Printed as TERN-VM-ICMP <hex>.
+if [ -n "${tcpdump:-}" ]; then
+    $ip netns add P
+    $ip -n A link add calip type veth peer name eth0 netns P
+    $ip -n P link set lo up
+    $ip -n P link set eth0 up
+    $ip -n P addr add 198.19.1.2/32 dev eth0
+    $ip -n P route add default dev eth0
+    $ip -n A link set calip up
+    $ip -n A route add 198.19.1.2/32 dev calip
+    $ip netns exec A bash -c 'echo 1 > /proc/sys/net/ipv4/ip_forward
+        echo 1 > /proc/sys/net/ipv4/conf/calip/proxy_arp'
+    $ip -n A link set veth0 mtu 1400
+    $ip netns exec P "$tcpdump" -Z root -n -x -l -c 1 -i eth0 'icmp[icmptype] == 3' \
+        > "$work/capture-icmp.txt" 2> "$work/tcpdump-icmp.log" &
+    capture=$!
+    wait_for "tcpdump listening in P" 150 "$capture" has "$work/tcpdump-icmp.log" 'listening on'
+    # No reply is expected: ping reports the error and exits 1.
+    $ip netns exec P ping -c 1 -W 3 -M "do" -s 1452 198.19.2.1 > "$work/ping-frag.log" 2>&1 || true
+    wait_for "tcpdump to capture the ICMP error" 50 - eval "! kill -0 $capture"
+    wait "$capture" || fail "tcpdump in P failed"
+    awk '/^[^\t ]/ { if (hex != "") print "TERN-VM-ICMP " hex; hex = ""; next }
+         /0x[0-9a-f]+:/ { for (i = 2; i <= NF; i++) hex = hex $i }
+         END { if (hex != "") print "TERN-VM-ICMP " hex }' "$work/capture-icmp.txt"
+    grep -v '^\s' "$work/capture-icmp.txt" | sed 's/^/TERN-VM: tcpdump: /'
+    sed -n 's/^\(From .*\)/TERN-VM: ping: \1/p' "$work/ping-frag.log"
+    $ip -n A link set veth0 mtu 1500
+fi
+
 echo "TERN-VM: A tunl0 counters: $($ip -n A -s -o link show tunl0 | tr -s ' ' | sed 's/.*RX/RX/')"
 stop A
 stop B
