@@ -9,10 +9,13 @@
 #   routes 198.19.2.0/24 via 198.18.0.2 dev tunl0 onlink (A) and back (B)
 #
 # Checks: tern-ipip says READY mode=Kernel (no fallback), `ip -d link show tunl0` is ipip with
-# pmtudisc and mtu 1480, 3 pings pod→pod all answered, tern-ipip exits 0 on SIGTERM. Prints
-# the outer packets tcpdump saw on A's veth as `TERN-VM-PACKET <hex>` for the host-side byte
-# comparison with ipip's rules. Last line: TERN-VM-PASS or TERN-VM-FAIL: reason.
-set -euo pipefail
+# pmtudisc, ttl inherit, mtu 1480 and the /32, 3 pings pod→pod all answered, tern-ipip exits 0
+# on SIGTERM and a restart adopts its own device; in namespaces without the fallback device it
+# creates tunl0 (C) or changes a nopmtudisc one (D, underlay MTU 1400 → 1380). Prints what
+# tcpdump saw for the host-side byte comparison with ipip::wire: the outer packets on A's veth
+# (`TERN-VM-PACKET <hex>`) and A's fragmentation-needed to a pod namespace P
+# (`TERN-VM-ICMP <hex>`). Last line: TERN-VM-PASS or TERN-VM-FAIL: reason.
+set -Eeuo pipefail
 
 bin=${1:?usage: guest-test.sh TERN_IPIP_BINARY}
 ip=/usr/sbin/ip
@@ -21,6 +24,7 @@ work=/tmp/tern-vm
 mkdir -p "$work"
 
 fail() {
+    trap - ERR
     echo "TERN-VM-FAIL: $*"
     for log in "$work"/*.log; do
         [ -e "$log" ] || continue
@@ -29,6 +33,7 @@ fail() {
     done
     exit 1
 }
+trap 'fail "line $LINENO: $BASH_COMMAND failed"' ERR
 
 # wait_for DESCRIPTION FIFTHS PID COMMAND...: polls COMMAND every 0.2 s, at most FIFTHS
 # times; fails at once when PID (a process that should keep running) has exited.
