@@ -4,7 +4,9 @@
 # 1. installs the Debian packages the tests need (real routers, nftables, iproute2, ...),
 # 2. checks formatting and clippy,
 # 3. runs every unit, property and integration test (integration tests build network
-#    namespaces and run BIRD, FRR, GoBGP and ExaBGP as real peers),
+#    namespaces and run BIRD, FRR, GoBGP and ExaBGP as real peers; interop-tests'
+#    kernel_ipip_vm boots Debian's kernel in a qemu TCG VM to run kernel IPIP for real,
+#    see interop-tests/vm/),
 # 4. runs every cargo-fuzz target for a bounded time (TERN_FUZZ_SECONDS, default 15).
 #
 # Benchmarks are not run here: see README.
@@ -23,7 +25,8 @@ fi
 
 step "system packages"
 packages=(bird2 frr gobgpd exabgp nftables iproute2 iputils-ping tcpdump tshark
-          containernetworking-plugins procps psmisc build-essential pkg-config)
+          containernetworking-plugins procps psmisc build-essential pkg-config
+          qemu-system-x86 busybox-static cpio kmod xz-utils)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
