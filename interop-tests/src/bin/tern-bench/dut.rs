@@ -163,6 +163,21 @@ pub struct Memory {
     pub peak_kib: u64,
     /// Current resident set size (VmRSS), KiB.
     pub current_kib: u64,
+    /// CPU time used so far (user + system), seconds.
+    pub cpu_seconds: f64,
+}
+
+/// User + system CPU seconds of `pid` (fields 14 and 15 of `/proc/PID/stat`, in clock ticks).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; fields after its closing parenthesis.
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let user: f64 = fields.get(11)?.parse().ok()?;
+    let system: f64 = fields.get(12)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    (ticks > 0).then(|| (user + system) / ticks as f64)
 }
 
 /// Memory of every process in `host` (the DUT's daemons; the bench itself runs outside).
@@ -187,6 +202,7 @@ pub fn memory(host: &Host) -> Vec<Memory> {
                 command,
                 peak_kib: field("VmHWM:")?,
                 current_kib: field("VmRSS:").unwrap_or(0),
+                cpu_seconds: cpu_seconds(pid).unwrap_or(0.0),
             })
         })
         .collect();

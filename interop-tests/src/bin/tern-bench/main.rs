@@ -169,6 +169,7 @@ fn measure(kind: DutKind, run: impl FnOnce() -> anyhow::Result<Outcome>) -> Outc
             fewest_held: 0,
             injector_seconds: None,
             memory: Vec::new(),
+            bench_cpu_seconds: None,
             errors: vec![format!("{error:#}")],
         },
     }

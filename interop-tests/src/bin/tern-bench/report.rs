@@ -57,11 +57,15 @@ pub fn print_run(title: &str, outcomes: &[Outcome]) {
         }
         for memory in &outcome.memory {
             notes.push(format!(
-                "{} peak {:.1} MiB (now {:.1})",
+                "{} peak {:.1} MiB (now {:.1}), CPU {:.1} s",
                 memory.command,
                 memory.peak_kib as f64 / 1024.0,
-                memory.current_kib as f64 / 1024.0
+                memory.current_kib as f64 / 1024.0,
+                memory.cpu_seconds
             ));
+        }
+        if let Some(cpu) = outcome.bench_cpu_seconds {
+            notes.push(format!("bench process (injector + clients) CPU {cpu:.1} s"));
         }
         notes.extend(outcome.errors.iter().map(|e| format!("error: {e}")));
         if !notes.is_empty() {
@@ -99,9 +103,16 @@ pub fn print_medians(kinds: &[DutKind], runs: &[Vec<Outcome>]) {
             continue;
         }
         let completed = outcomes.iter().filter(|o| o.seconds.is_some()).count();
-        let time = median(outcomes.iter().filter_map(|o| o.seconds).collect())
-            .map(|s| format!("{s:.2} ({completed}/{} complete)", outcomes.len()))
-            .unwrap_or_else(|| format!("none complete (0/{})", outcomes.len()));
+        // An incomplete run counts as slower than any complete one.
+        let time = match median(
+            outcomes
+                .iter()
+                .map(|o| o.seconds.unwrap_or(f64::INFINITY))
+                .collect(),
+        ) {
+            Some(s) if s.is_finite() => format!("{s:.2} ({completed}/{} complete)", outcomes.len()),
+            _ => format!("incomplete ({completed}/{} complete)", outcomes.len()),
+        };
         let rss = median(outcomes.iter().filter_map(|o| o.peak_rss_mib()).collect());
         let prefixes = outcomes.iter().map(|o| o.expected).max().unwrap_or(0);
         println!(

@@ -86,6 +86,8 @@ pub struct Outcome {
     pub injector_seconds: Option<f64>,
     /// The DUT host's processes, biggest peak first.
     pub memory: Vec<Memory>,
+    /// CPU seconds the bench process (injector and clients) used during the measured phase.
+    pub bench_cpu_seconds: Option<f64>,
     /// Errors reported by our ends.
     pub errors: Vec<String>,
 }
@@ -240,6 +242,7 @@ fn finish(
             .unwrap_or(0),
         injector_seconds,
         memory: dut::memory(dut_host),
+        bench_cpu_seconds: None,
         errors: clients
             .iter()
             .chain(senders)
@@ -315,6 +318,7 @@ pub fn full_table(
         // Let the DUT finish its side of the handshakes (its first KEEPALIVE, End-of-RIB).
         tokio::time::sleep(Duration::from_secs(1)).await;
         let started = Instant::now();
+        let cpu_before = dut::cpu_seconds(std::process::id());
         start.send(true).context("start the injector")?;
         let watched = watch_clients(&clients, &senders, setup, started).await;
         // The injector's own clock starts with its first write; prefer it.
@@ -323,10 +327,13 @@ pub fn full_table(
             .filter_map(|s| s.started_at.get().copied())
             .min()
             .unwrap_or(started);
-        let outcome = finish(
+        let mut outcome = finish(
             setup, &dut_host, &clients, &senders, started, watched, expected,
         );
         abort_all(&tasks);
+        outcome.bench_cpu_seconds = cpu_before
+            .zip(dut::cpu_seconds(std::process::id()))
+            .map(|(before, after)| after - before);
         if outcome.seconds.is_none() {
             eprintln!(
                 "tern-bench: {} did not complete; its logs:\n{}",
@@ -444,10 +451,14 @@ pub fn scale(setup: &Setup, runtime: &Runtime) -> anyhow::Result<Outcome> {
         }
         tokio::time::sleep(Duration::from_secs(2)).await;
         let started = Instant::now();
+        let cpu_before = dut::cpu_seconds(std::process::id());
         start.send(true).context("start the clients")?;
         let watched = watch_clients(&clients, &[], setup, started).await;
-        let outcome = finish(setup, &dut_host, &clients, &[], started, watched, expected);
+        let mut outcome = finish(setup, &dut_host, &clients, &[], started, watched, expected);
         abort_all(&tasks);
+        outcome.bench_cpu_seconds = cpu_before
+            .zip(dut::cpu_seconds(std::process::id()))
+            .map(|(before, after)| after - before);
         if outcome.seconds.is_none() {
             eprintln!(
                 "tern-bench: {} did not complete; its logs:\n{}",
