@@ -92,7 +92,7 @@ pub struct Plan {
 /// A running DUT (dropping it stops the daemon).
 pub enum Running {
     None,
-    Tern(TernSpeaker),
+    Tern(Box<TernSpeaker>),
     Peer(Box<dyn BgpPeer>),
 }
 
@@ -131,7 +131,11 @@ pub fn start(
                     .hold_time(crate::wire::HOLD_TIME),
             );
         }
-        return Ok(Running::Tern(TernSpeaker::start(host, tern_binary, spec)?));
+        return Ok(Running::Tern(Box::new(TernSpeaker::start(
+            host,
+            tern_binary,
+            spec,
+        )?)));
     }
     let mut config = PeerConfig::new(plan.address, plan.asn);
     if rr {
@@ -206,7 +210,7 @@ pub fn memory(host: &Host) -> Vec<Memory> {
             })
         })
         .collect();
-    all.sort_by(|a, b| b.peak_kib.cmp(&a.peak_kib));
+    all.sort_by_key(|m| std::cmp::Reverse(m.peak_kib));
     all
 }
 
