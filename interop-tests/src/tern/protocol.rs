@@ -42,6 +42,9 @@ pub struct SpeakerSpec {
     /// Routes originated at start.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+    /// Route-reflector cluster ID (RFC 4456); `None`: the router ID.
+    #[serde(default)]
+    pub cluster_id: Option<Ipv4Addr>,
 }
 
 impl SpeakerSpec {
@@ -58,7 +61,14 @@ impl SpeakerSpec {
             ipv6_next_hop: None,
             peers: Vec::new(),
             routes: Vec::new(),
+            cluster_id: None,
         }
+    }
+
+    /// Sets the route-reflector cluster ID.
+    pub fn cluster_id(mut self, cluster_id: Ipv4Addr) -> SpeakerSpec {
+        self.cluster_id = Some(cluster_id);
+        self
     }
 
     /// Adds a peer.
@@ -115,6 +125,9 @@ pub struct PeerSpec {
     /// Keep the received next hop towards external peers.
     #[serde(default)]
     pub keep_original_next_hop: bool,
+    /// The peer is a route-reflector client of ours (RFC 4456).
+    #[serde(default)]
+    pub route_reflector_client: bool,
 }
 
 fn default_port() -> u16 {
@@ -151,7 +164,14 @@ impl PeerSpec {
             ipv4: true,
             ipv6: true,
             keep_original_next_hop: false,
+            route_reflector_client: false,
         }
+    }
+
+    /// Makes the peer a route-reflector client of ours.
+    pub fn route_reflector_client(mut self) -> PeerSpec {
+        self.route_reflector_client = true;
+        self
     }
 
     /// Sets the source address.

@@ -116,20 +116,19 @@ pub fn start(
 ) -> anyhow::Result<Running> {
     let rr = plan.mode == Mode::Rr;
     if kind == DutKind::Tern {
-        if rr {
-            bail!(
-                "tern as route reflector needs PeerSpec::route_reflector_client (routing \
-                 branch); run --mode ebgp"
-            );
-        }
         let mut spec = SpeakerSpec::new(plan.asn, plan.address);
+        if rr {
+            spec = spec.cluster_id(plan.address);
+        }
         for (address, asn) in &plan.neighbors {
-            spec = spec.peer(
-                PeerSpec::new(IpAddr::V4(*address), *asn)
-                    .passive()
-                    .families(true, false)
-                    .hold_time(crate::wire::HOLD_TIME),
-            );
+            let mut peer = PeerSpec::new(IpAddr::V4(*address), *asn)
+                .passive()
+                .families(true, false)
+                .hold_time(crate::wire::HOLD_TIME);
+            if rr {
+                peer = peer.route_reflector_client();
+            }
+            spec = spec.peer(peer);
         }
         return Ok(Running::Tern(Box::new(TernSpeaker::start(
             host,

@@ -22,6 +22,7 @@ pub fn peer_config(spec: &PeerSpec) -> PeerConfig {
         ipv6: spec.ipv6,
     };
     config.keep_original_next_hop = spec.keep_original_next_hop;
+    config.route_reflector_client = spec.route_reflector_client;
     config
 }
 

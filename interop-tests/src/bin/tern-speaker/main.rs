@@ -51,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
     config.listen = spec.listen.clone();
     config.ipv4_next_hop = spec.ipv4_next_hop;
     config.ipv6_next_hop = spec.ipv6_next_hop;
+    config.cluster_id = spec.cluster_id;
     let speaker = Speaker::start(config).await.context("start speaker")?;
     info!(asn = spec.asn, router_id = %spec.router_id, listen = ?speaker.listen_addresses(), "speaker started");
     for route in &spec.routes {
