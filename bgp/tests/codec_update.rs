@@ -339,12 +339,12 @@ const FULL_ATTRIBUTES: &str = "
 #[test]
 fn ipv4_update_with_every_attribute_both_ways() {
     let bytes = update_frame(
-        "10 0a01                # withdrawn 10.1.0.0/16",
+        "10 c612                # withdrawn 198.18.0.0/16",
         FULL_ATTRIBUTES,
         "18 c63364   19 cb007180   # 198.51.100.0/24 203.0.113.128/25",
     );
     let update = Update {
-        withdrawn: vec![v4(10, 1, 0, 0, 16)],
+        withdrawn: vec![v4(198, 18, 0, 0, 16)],
         attributes: full_attributes(),
         nlri: vec![v4(198, 51, 100, 0, 24), v4(203, 0, 113, 128, 25)],
         ..Update::default()
@@ -532,7 +532,7 @@ fn end_of_rib_markers_both_ways() {
     assert_eq!(ipv6.end_of_rib_family(), Some((Afi::Ipv6, Safi::Unicast)));
 
     let not_eor = Update {
-        withdrawn: vec![v4(10, 0, 0, 0, 8)],
+        withdrawn: vec![v4(198, 18, 0, 0, 15)],
         ..Update::default()
     };
     assert_eq!(not_eor.end_of_rib_family(), None);

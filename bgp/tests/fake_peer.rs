@@ -110,7 +110,7 @@ async fn wrong_peer_as_is_refused_with_bad_peer_as() {
         version: 4,
         my_as: 65010,
         hold_time: 90,
-        bgp_identifier: Ipv4Addr::new(10, 9, 9, 9),
+        bgp_identifier: Ipv4Addr::new(198, 18, 9, 9),
         capabilities: vec![Capability::FourOctetAs(65010)],
     }))
     .await;
@@ -167,7 +167,7 @@ impl FakePeer {
             version: 4,
             my_as: 65009,
             hold_time: 90,
-            bgp_identifier: Ipv4Addr::new(10, 9, 9, 9),
+            bgp_identifier: Ipv4Addr::new(198, 18, 9, 9),
             capabilities: vec![Capability::FourOctetAs(65009)],
         }))
         .await;

@@ -68,7 +68,7 @@ async fn restarting_peer(
     let theirs = fake
         .establish_with(open(
             PEER_ASN,
-            Ipv4Addr::new(10, 9, 9, 9),
+            Ipv4Addr::new(198, 18, 9, 9),
             90,
             vec![graceful_restart(restart_time, restarting)],
         ))
@@ -204,7 +204,7 @@ async fn restarting_speaker_sends_r_and_f_and_advertises_only_after_the_peers_en
     let theirs = fake
         .establish_with(open(
             PEER_ASN,
-            Ipv4Addr::new(10, 9, 9, 9),
+            Ipv4Addr::new(198, 18, 9, 9),
             90,
             vec![graceful_restart(120, false)],
         ))

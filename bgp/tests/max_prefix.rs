@@ -77,7 +77,7 @@ async fn more_prefixes_than_the_limit_close_the_session_with_cease_1_then_it_res
             again
                 .send(Message::Open(speaker_support::fake::open(
                     65009,
-                    Ipv4Addr::new(10, 9, 9, 9),
+                    Ipv4Addr::new(198, 18, 9, 9),
                     90,
                     Vec::new(),
                 )))

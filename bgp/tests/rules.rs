@@ -44,8 +44,8 @@ async fn ipv6_session_carries_both_families() {
         config.ipv4_next_hop = Some(Ipv4Addr::new(127, 0, 0, id[3]));
         Speaker::start(config).await.unwrap()
     };
-    let a = start(65001, [10, 0, 0, 41]).await;
-    let b = start(65002, [10, 0, 0, 42]).await;
+    let a = start(65001, [198, 18, 0, 41]).await;
+    let b = start(65002, [198, 18, 0, 42]).await;
     let peer = |other: &Speaker| {
         let listen = other.listen_addresses()[0];
         let mut peer = PeerConfig::new(listen.ip(), other.asn());
@@ -223,7 +223,7 @@ async fn session_start_sends_the_whole_table_then_end_of_rib_in_negotiated_famil
         version: 4,
         my_as: 65009,
         hold_time: 90,
-        bgp_identifier: Ipv4Addr::new(10, 9, 9, 9),
+        bgp_identifier: Ipv4Addr::new(198, 18, 9, 9),
         capabilities: vec![Capability::FourOctetAs(65009)],
     }))
     .await;
@@ -261,7 +261,7 @@ async fn two_octet_peer_gets_as_trans_and_as4_path() {
         version: 4,
         my_as: 65009,
         hold_time: 90,
-        bgp_identifier: Ipv4Addr::new(10, 9, 9, 9),
+        bgp_identifier: Ipv4Addr::new(198, 18, 9, 9),
         capabilities: Vec::new(),
     }))
     .await;

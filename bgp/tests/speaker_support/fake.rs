@@ -98,7 +98,7 @@ impl FakePeer {
     pub async fn establish(&mut self, hold_time: u16) {
         self.establish_with(open(
             65009,
-            Ipv4Addr::new(10, 9, 9, 9),
+            Ipv4Addr::new(198, 18, 9, 9),
             hold_time,
             Vec::new(),
         ))

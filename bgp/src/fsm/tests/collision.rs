@@ -47,19 +47,19 @@ fn assert_collision_resolved_for(world: &World, winner: usize) {
 
 #[test]
 fn collision_keeps_connection_from_higher_identifier_when_it_is_ours() {
-    let world = colliding_pair([10, 0, 0, 9], [10, 0, 0, 1]);
+    let world = colliding_pair([198, 18, 0, 9], [198, 18, 0, 1]);
     assert_collision_resolved_for(&world, A);
 }
 
 #[test]
 fn collision_keeps_connection_from_higher_identifier_when_it_is_theirs() {
-    let world = colliding_pair([10, 0, 0, 1], [10, 0, 0, 9]);
+    let world = colliding_pair([198, 18, 0, 1], [198, 18, 0, 9]);
     assert_collision_resolved_for(&world, B);
 }
 
 #[test]
 fn collision_compares_identifiers_as_numbers() {
-    // 9.255.255.255 < 10.0.0.0 as 32-bit numbers.
-    let world = colliding_pair([9, 255, 255, 255], [10, 0, 0, 0]);
+    // 9.255.255.255 < 198.18.0.0 as 32-bit numbers.
+    let world = colliding_pair([192, 0, 2, 9], [192, 0, 2, 10]);
     assert_collision_resolved_for(&world, B);
 }

@@ -28,7 +28,7 @@ fn two_speakers_reach_established() {
     world.establish();
     let negotiated = negotiated_of(&world, A);
     assert_eq!(negotiated.peer_asn, 65002);
-    assert_eq!(negotiated.peer_id.octets(), [10, 0, 0, 2]);
+    assert_eq!(negotiated.peer_id.octets(), [198, 18, 0, 2]);
     assert!(negotiated.four_octet_as);
     assert!(negotiated.route_refresh);
     assert!(negotiated.supports(Afi::Ipv4, Safi::Unicast));
@@ -99,8 +99,8 @@ fn state_names_are_the_rfc_names() {
 
 #[test]
 fn both_active_speakers_reach_established_on_one_connection() {
-    let a = config(65001, [10, 0, 0, 1], 65002);
-    let b = config(65002, [10, 0, 0, 2], 65001);
+    let a = config(65001, [198, 18, 0, 1], 65002);
+    let b = config(65002, [198, 18, 0, 2], 65001);
     let mut world = World::new(a, b);
     world.establish();
     let (a_conn, _) = world.nodes[A].session.established().unwrap();
@@ -123,9 +123,9 @@ fn passive_session_never_connects() {
 
 #[test]
 fn families_are_the_intersection_of_both_offers() {
-    let mut a = config(65001, [10, 0, 0, 1], 65002);
+    let mut a = config(65001, [198, 18, 0, 1], 65002);
     a.families = vec![(Afi::Ipv4, Safi::Unicast)];
-    let mut b = config(65002, [10, 0, 0, 2], 65001);
+    let mut b = config(65002, [198, 18, 0, 2], 65001);
     b.passive = true;
     let mut world = World::new(a, b);
     world.establish();
@@ -145,11 +145,11 @@ fn optional_capabilities_count_only_when_both_sides_offer_them() {
         restart_time: 120,
         families: Vec::new(),
     };
-    let mut a = config(65001, [10, 0, 0, 1], 65002);
+    let mut a = config(65001, [198, 18, 0, 1], 65002);
     a.enhanced_route_refresh = true;
     a.graceful_restart = Some(gr.clone());
     a.extended_next_hop = vec![(Afi::Ipv4, Safi::Unicast, Afi::Ipv6)];
-    let mut b = config(65002, [10, 0, 0, 2], 65001);
+    let mut b = config(65002, [198, 18, 0, 2], 65001);
     b.passive = true;
     b.route_refresh = false;
     b.extended_next_hop = vec![(Afi::Ipv4, Safi::Unicast, Afi::Ipv6)];
@@ -180,7 +180,7 @@ fn peer_without_multiprotocol_capability_speaks_ipv4_unicast() {
         version: 4,
         my_as: 65001,
         hold_time: 90,
-        bgp_identifier: [10, 0, 0, 1].into(),
+        bgp_identifier: [198, 18, 0, 1].into(),
         capabilities: Vec::new(),
     };
     let now = Instant::now();
@@ -249,7 +249,7 @@ fn session_restarts_automatically_after_the_peer_stops_and_starts() {
 #[test]
 fn idle_session_refuses_connections() {
     let now = Instant::now();
-    let mut session = Session::new(config(65002, [10, 0, 0, 2], 65001), now);
+    let mut session = Session::new(config(65002, [198, 18, 0, 2], 65001), now);
     let out = session.handle(
         now,
         Input::TcpConnected {
@@ -367,7 +367,7 @@ pub const CONNECTION: ConnectionId = ConnectionId(7);
 /// A passive session (AS 65002, expecting 65001) with one incoming connection in OpenSent.
 pub fn passive_session_with_connection() -> Session {
     let now = Instant::now();
-    let mut config = config(65002, [10, 0, 0, 2], 65001);
+    let mut config = config(65002, [198, 18, 0, 2], 65001);
     config.passive = true;
     let mut session = Session::new(config, now);
     session.handle(now, Input::ManualStart);

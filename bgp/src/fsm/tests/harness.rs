@@ -70,10 +70,10 @@ impl World {
         }
     }
 
-    /// An external eBGP pair: A (AS 65001, 10.0.0.1) active, B (AS 65002, 10.0.0.2) passive.
+    /// An external eBGP pair: A (AS 65001, 198.18.0.1) active, B (AS 65002, 198.18.0.2) passive.
     pub fn ebgp_pair() -> Self {
-        let a = config(65001, [10, 0, 0, 1], 65002);
-        let mut b = config(65002, [10, 0, 0, 2], 65001);
+        let a = config(65001, [198, 18, 0, 1], 65002);
+        let mut b = config(65002, [198, 18, 0, 2], 65001);
         b.passive = true;
         Self::new(a, b)
     }

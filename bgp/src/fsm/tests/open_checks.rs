@@ -8,13 +8,13 @@ use crate::fsm::open_check::open_error;
 use crate::fsm::{DownReason, Output, State};
 use crate::packet::{AS_TRANS, Capability, Message, Notification, NotificationCode, Open};
 
-/// A fine OPEN from AS 65001, identifier 10.0.0.1.
+/// A fine OPEN from AS 65001, identifier 198.18.0.1.
 fn open() -> Open {
     Open {
         version: 4,
         my_as: 65001,
         hold_time: 90,
-        bgp_identifier: [10, 0, 0, 1].into(),
+        bgp_identifier: [198, 18, 0, 1].into(),
         capabilities: vec![Capability::FourOctetAs(65001)],
     }
 }
@@ -81,8 +81,8 @@ fn as_trans_without_capability_is_a_bad_peer_as() {
 
 #[test]
 fn four_octet_peer_reaches_established() {
-    let a = config(4_200_000_001, [10, 0, 0, 1], 65002);
-    let mut b = config(65002, [10, 0, 0, 2], 4_200_000_001);
+    let a = config(4_200_000_001, [198, 18, 0, 1], 65002);
+    let mut b = config(65002, [198, 18, 0, 2], 4_200_000_001);
     b.passive = true;
     let mut world = World::new(a, b);
     world.establish();
@@ -136,8 +136,8 @@ fn zero_bgp_identifier_is_refused() {
 
 #[test]
 fn own_identifier_is_refused_on_an_internal_session() {
-    let a = config(65001, [10, 0, 0, 9], 65001);
-    let mut b = config(65001, [10, 0, 0, 9], 65001);
+    let a = config(65001, [198, 18, 0, 9], 65001);
+    let mut b = config(65001, [198, 18, 0, 9], 65001);
     b.passive = true;
     let mut world = World::new(a, b);
     world.start_both();
@@ -156,8 +156,8 @@ fn own_identifier_is_refused_on_an_internal_session() {
 
 #[test]
 fn same_identifier_is_allowed_on_an_external_session() {
-    let a = config(65001, [10, 0, 0, 9], 65002);
-    let mut b = config(65002, [10, 0, 0, 9], 65001);
+    let a = config(65001, [198, 18, 0, 9], 65002);
+    let mut b = config(65002, [198, 18, 0, 9], 65001);
     b.passive = true;
     let mut world = World::new(a, b);
     world.establish();
@@ -165,8 +165,8 @@ fn same_identifier_is_allowed_on_an_external_session() {
 
 #[test]
 fn refused_open_reaches_the_peer_as_its_last_error() {
-    let a = config(65001, [10, 0, 0, 1], 65002);
-    let mut b = config(65002, [10, 0, 0, 2], 65099);
+    let a = config(65001, [198, 18, 0, 1], 65002);
+    let mut b = config(65002, [198, 18, 0, 2], 65099);
     b.passive = true;
     let mut world = World::new(a, b);
     world.start_both();

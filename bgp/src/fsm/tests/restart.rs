@@ -67,9 +67,9 @@ fn sent_restart_bits(world: &World, node: usize) -> Vec<bool> {
 
 #[test]
 fn the_restart_bit_is_sent_only_until_the_first_session_is_established() {
-    let mut a = config(65001, [10, 0, 0, 1], 65002);
+    let mut a = config(65001, [198, 18, 0, 1], 65002);
     a.graceful_restart = Some(restarting_capability());
-    let mut b = config(65002, [10, 0, 0, 2], 65001);
+    let mut b = config(65002, [198, 18, 0, 2], 65001);
     b.passive = true;
     b.graceful_restart = Some(GracefulRestart {
         restarting: false,

@@ -8,9 +8,9 @@ use crate::fsm::{DownReason, Input, Output, State, Timer};
 use crate::packet::NotificationCode;
 
 fn pair_with_hold_times(a_hold: u16, b_hold: u16) -> World {
-    let mut a = config(65001, [10, 0, 0, 1], 65002);
+    let mut a = config(65001, [198, 18, 0, 1], 65002);
     a.hold_time = a_hold;
-    let mut b = config(65002, [10, 0, 0, 2], 65001);
+    let mut b = config(65002, [198, 18, 0, 2], 65001);
     b.hold_time = b_hold;
     b.passive = true;
     World::new(a, b)
@@ -125,8 +125,8 @@ fn session_comes_back_after_hold_timer_expiry() {
 #[test]
 fn automatic_restart_backs_off() {
     // B expects another AS and refuses every OPEN; A goes Idle after each refusal.
-    let a = config(65001, [10, 0, 0, 1], 65002);
-    let mut b = config(65002, [10, 0, 0, 2], 65099);
+    let a = config(65001, [198, 18, 0, 1], 65002);
+    let mut b = config(65002, [198, 18, 0, 2], 65099);
     b.passive = true;
     let mut world = World::new(a, b);
     world.start_both();
