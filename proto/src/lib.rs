@@ -1,3 +1,13 @@
-//! tern's gRPC API (tonic/prost).
+//! tern's gRPC API (tonic/prost): the `tern.v1` services, the server around a [`NodeApi`]
+//! implementation, and [`speaker_backend`], which answers the BGP parts from a
+//! [`bgp::Speaker`].
 //!
-//! Not built yet: see issue 7.
+//! Services (see `proto/tern/v1/*.proto`): `Node` (status, peers, routes, peer reset and
+//! refresh, watch), `Resources` (get/apply/delete YAML), `Dataplane` (kernel routes), `Policy`
+//! (a pod's policy).
+
+/// Generated code of package `tern.v1`.
+pub mod pb {
+    #![allow(clippy::all, clippy::pedantic, missing_docs)]
+    tonic::include_proto!("tern.v1");
+}
