@@ -11,3 +11,11 @@ pub mod pb {
     #![allow(clippy::all, clippy::pedantic, missing_docs)]
     tonic::include_proto!("tern.v1");
 }
+
+pub mod api;
+pub mod route_filter;
+pub mod server;
+pub mod speaker_backend;
+
+pub use api::{NodeApi, WatchStream};
+pub use server::{DEFAULT_SOCKET, ServeError, UnixServer, router, serve_unix};
