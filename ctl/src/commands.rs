@@ -339,7 +339,7 @@ fn print_line(format: Format, value: &serde_json::Value) -> anyhow::Result<()> {
     if format == Format::Json {
         println!("{}", serde_json::to_string(value)?);
     } else {
-        print!("---\n{}", serde_yaml::to_string(value)?);
+        print!("---\n{}", crate::output::to_yaml(value)?);
     }
     Ok(())
 }

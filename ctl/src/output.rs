@@ -3,7 +3,9 @@
 use std::time::SystemTime;
 
 use clap::ValueEnum;
-use comfy_table::{Cell, CellAlignment, ColumnConstraint, Table, presets};
+use comfy_table::{
+    Cell, CellAlignment, ColumnConstraint, ContentLineStyle, LineStyle, Table, TableStyle, presets,
+};
 use serde::Serialize;
 
 /// `-o`: how to print.
@@ -25,17 +27,42 @@ pub fn print_structured<T: Serialize>(format: Format, value: &T) -> anyhow::Resu
             Ok(true)
         }
         Format::Yaml => {
-            print!("{}", serde_yaml::to_string(value)?);
+            print!("{}", to_yaml(value)?);
             Ok(true)
         }
         Format::Table | Format::Wide => Ok(false),
     }
 }
 
+/// `+---+` borders around the header and the table, like calicoctl and BIRD-era tools.
+const CALICOCTL_STYLE: TableStyle = TableStyle::new()
+    .top_border(LineStyle::new('+', '-', '+', '+'))
+    .header_lines(ContentLineStyle::new('|', '|', '|'))
+    .header_separator(LineStyle::new('+', '-', '+', '+'))
+    .content_lines(ContentLineStyle::new('|', '|', '|'))
+    .bottom_border(LineStyle::new('+', '-', '+', '+'));
+
+/// YAML with timestamps quoted (as kubectl prints them), so that YAML 1.1 readers such as
+/// PyYAML keep them strings, as in the JSON.
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String, serde_yaml::Error> {
+    let text = serde_yaml::to_string(value)?;
+    let mut out = String::with_capacity(text.len());
+    for line in text.lines() {
+        match line.split_once(": ") {
+            Some((key, scalar)) if humantime::parse_rfc3339(scalar).is_ok() => {
+                out.push_str(&format!("{key}: '{scalar}'"));
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Ok(out)
+}
+
 /// A `calicoctl node status` style table: ASCII borders, centered headers.
 pub fn boxed_table(headers: &[&str]) -> Table {
     let mut table = Table::new();
-    table.load_style(presets::ASCII_FULL_CONDENSED);
+    table.load_style(CALICOCTL_STYLE);
     table.set_header(
         headers
             .iter()
@@ -86,4 +113,31 @@ pub fn age(time: Option<&prost_types::Timestamp>, now: SystemTime) -> String {
     humantime::format_duration(std::time::Duration::from_secs(seconds))
         .to_string()
         .replace(' ', "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_quotes_timestamps_and_keeps_them_strings() {
+        let value =
+            serde_json::json!({"peers": [{"since": "2026-11-21T08:05:44Z", "state": "Idle"}]});
+        let text = to_yaml(&value).unwrap();
+        assert!(text.contains("- since: '2026-11-21T08:05:44Z'\n"), "{text}");
+        let back: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        assert_eq!(back, value);
+    }
+
+    #[test]
+    fn boxed_tables_use_plus_and_dash_borders() {
+        let mut table = boxed_table(&["A", "B"]);
+        table.add_row(vec!["1", "2"]);
+        let text = render(&table);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 5);
+        assert_eq!(lines[0], lines[2]);
+        assert_eq!(lines[0], lines[4]);
+        assert!(lines[0].starts_with("+---") && !text.contains('='));
+    }
 }
