@@ -16,6 +16,8 @@ pub mod api;
 pub mod route_filter;
 pub mod server;
 pub mod speaker_backend;
+pub mod tls;
 
 pub use api::{NodeApi, WatchStream};
-pub use server::{DEFAULT_SOCKET, ServeError, UnixServer, router, serve_unix};
+pub use server::{DEFAULT_SOCKET, ServeError, UnixServer, router, router_on, serve_unix};
+pub use tls::{TcpTlsServer, TlsFiles, TlsPem};

@@ -96,10 +96,15 @@ pub async fn serve_unix<A: NodeApi>(path: impl AsRef<Path>, api: Arc<A>) -> Resu
         .await
 }
 
-/// The four services on one router, for other transports (e.g. TCP with TLS).
+/// The four services on one router, for other transports.
 pub fn router<A: NodeApi>(api: Arc<A>) -> Router {
+    router_on(tonic::transport::Server::builder(), api)
+}
+
+/// The four services on a configured server builder (e.g. with TLS).
+pub fn router_on<A: NodeApi>(mut builder: tonic::transport::Server, api: Arc<A>) -> Router {
     let services = Services(api);
-    tonic::transport::Server::builder()
+    builder
         .add_service(pb::node_server::NodeServer::new(services.clone()))
         .add_service(pb::resources_server::ResourcesServer::new(services.clone()))
         .add_service(pb::dataplane_server::DataplaneServer::new(services.clone()))
