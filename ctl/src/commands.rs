@@ -1,7 +1,5 @@
 //! One function per command: connect, call, print.
 
-use std::path::Path;
-
 use serde::Serialize;
 use tern_proto::pb;
 use tern_proto::pb::dataplane_client::DataplaneClient;
@@ -9,15 +7,15 @@ use tern_proto::pb::node_client::NodeClient;
 use tern_proto::pb::policy_client::PolicyClient;
 use tokio_stream::StreamExt;
 
-use crate::client::connect;
+use crate::client::{Connection, connect};
 use crate::kinds::{Kind, get_kinds_help};
 use crate::output::{Format, plain_table, print_structured, render, timestamp};
 use crate::resources;
 use crate::routes::{PathView, print_routes};
 use crate::status::{PeerView, print_node_status, print_peers, state_name};
 
-pub async fn node_status(socket: &Path, format: Format) -> anyhow::Result<()> {
-    let (channel, target) = connect(socket).await?;
+pub async fn node_status(connection: &Connection, format: Format) -> anyhow::Result<()> {
+    let (channel, target) = connect(connection).await?;
     let status = NodeClient::new(channel)
         .get_status(pb::GetStatusRequest {})
         .await
@@ -68,7 +66,7 @@ impl RouteQuery {
 }
 
 pub async fn get(
-    socket: &Path,
+    connection: &Connection,
     format: Format,
     kind: &str,
     name: Option<String>,
@@ -85,7 +83,7 @@ pub async fn get(
             )
         })?),
     };
-    let (channel, target) = connect(socket).await?;
+    let (channel, target) = connect(connection).await?;
     if let Some(resource) = resource {
         return resources::get(channel, &target, resource, name, namespace, format).await;
     }
@@ -117,16 +115,16 @@ pub async fn get(
     }
 }
 
-pub async fn apply(socket: &Path, file: &str, delete: bool) -> anyhow::Result<()> {
+pub async fn apply(connection: &Connection, file: &str, delete: bool) -> anyhow::Result<()> {
     // Check the manifest before connecting: a typo is reported even without a daemon.
     let (source, text) = resources::read_manifest(file)?;
     crate::manifest::parse(&source, &text)?;
-    let (channel, target) = connect(socket).await?;
+    let (channel, target) = connect(connection).await?;
     resources::apply_or_delete(channel, &target, &source, &text, delete).await
 }
 
-pub async fn peer_reset(socket: &Path, address: String) -> anyhow::Result<()> {
-    let (channel, target) = connect(socket).await?;
+pub async fn peer_reset(connection: &Connection, address: String) -> anyhow::Result<()> {
+    let (channel, target) = connect(connection).await?;
     NodeClient::new(channel)
         .reset_peer(pb::ResetPeerRequest {
             address: address.clone(),
@@ -138,11 +136,11 @@ pub async fn peer_reset(socket: &Path, address: String) -> anyhow::Result<()> {
 }
 
 pub async fn peer_refresh(
-    socket: &Path,
+    connection: &Connection,
     address: String,
     direction: pb::RefreshDirection,
 ) -> anyhow::Result<()> {
-    let (channel, target) = connect(socket).await?;
+    let (channel, target) = connect(connection).await?;
     NodeClient::new(channel)
         .refresh_peer(pb::RefreshPeerRequest {
             address: address.clone(),
@@ -165,8 +163,8 @@ struct DataplaneRouteView<'a> {
     kind: &'a str,
 }
 
-pub async fn dataplane_routes(socket: &Path, format: Format) -> anyhow::Result<()> {
-    let (channel, target) = connect(socket).await?;
+pub async fn dataplane_routes(connection: &Connection, format: Format) -> anyhow::Result<()> {
+    let (channel, target) = connect(connection).await?;
     let routes = DataplaneClient::new(channel)
         .list_routes(pb::ListDataplaneRoutesRequest {})
         .await
@@ -212,12 +210,12 @@ struct RuleView<'a> {
 }
 
 pub async fn policy_show(
-    socket: &Path,
+    connection: &Connection,
     format: Format,
     pod: String,
     namespace: String,
 ) -> anyhow::Result<()> {
-    let (channel, target) = connect(socket).await?;
+    let (channel, target) = connect(connection).await?;
     let policy = PolicyClient::new(channel)
         .show_pod(pb::ShowPodRequest {
             pod: pod.clone(),
@@ -282,8 +280,13 @@ pub async fn policy_show(
     Ok(())
 }
 
-pub async fn watch(socket: &Path, format: Format, peers: bool, routes: bool) -> anyhow::Result<()> {
-    let (channel, target) = connect(socket).await?;
+pub async fn watch(
+    connection: &Connection,
+    format: Format,
+    peers: bool,
+    routes: bool,
+) -> anyhow::Result<()> {
+    let (channel, target) = connect(connection).await?;
     let mut stream = NodeClient::new(channel)
         .watch(pb::WatchRequest { peers, routes })
         .await

@@ -1,4 +1,5 @@
-//! `ternctl`, the tern CLI: reads and changes a node through ternd's gRPC API on a unix socket.
+//! `ternctl`, the tern CLI: reads and changes a node through ternd's gRPC API, on its unix
+//! socket (default) or its TCP port with mutual TLS (`--server`, `--ca`, `--cert`, `--key`).
 //!
 //! Modeled on calicoctl (`node status`, `get`, `apply -f`, `delete -f`), gobgp (routes, peer
 //! reset) and birdc. Output: `-o table` (default), `wide`, `json`, `yaml`. Exit code 0 on
@@ -25,6 +26,18 @@ struct Cli {
     /// ternd's API socket.
     #[arg(long, global = true, env = "TERN_API_SOCKET", default_value = tern_proto::DEFAULT_SOCKET)]
     socket: PathBuf,
+    /// ternd's TCP API (`https://HOST:PORT`) instead of the socket; needs --ca, --cert, --key.
+    #[arg(long, global = true, env = "TERN_API_SERVER")]
+    server: Option<String>,
+    /// CA certificate (PEM) that signed ternd's TCP API certificate.
+    #[arg(long, global = true, env = "TERN_API_CA")]
+    ca: Option<PathBuf>,
+    /// Client certificate (PEM) for the TCP API.
+    #[arg(long, global = true, env = "TERN_API_CERT")]
+    cert: Option<PathBuf>,
+    /// Client key (PEM) for the TCP API.
+    #[arg(long, global = true, env = "TERN_API_KEY")]
+    key: Option<PathBuf>,
     /// Output format.
     #[arg(
         short = 'o',
@@ -180,7 +193,14 @@ fn fail(error: anyhow::Error) -> ! {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let format = cli.output;
-    let socket = cli.socket;
+    let connection = client::Connection {
+        socket: cli.socket,
+        server: cli.server,
+        ca: cli.ca,
+        certificate: cli.cert,
+        key: cli.key,
+    };
+    let connection = &connection;
     match cli.command {
         Command::Completion { shell } => {
             clap_complete::generate(
@@ -193,7 +213,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Node {
             command: NodeCommand::Status,
-        } => commands::node_status(&socket, format).await,
+        } => commands::node_status(connection, format).await,
         Command::Get {
             kind,
             name,
@@ -213,25 +233,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 received_from,
                 advertised_to,
             };
-            commands::get(&socket, format, &kind, name, namespace, query).await
+            commands::get(connection, format, &kind, name, namespace, query).await
         }
-        Command::Apply { file } => commands::apply(&socket, &file, false).await,
-        Command::Delete { file } => commands::apply(&socket, &file, true).await,
+        Command::Apply { file } => commands::apply(connection, &file, false).await,
+        Command::Delete { file } => commands::apply(connection, &file, true).await,
         Command::Policy {
             command: PolicyCommand::Show { pod, namespace },
-        } => commands::policy_show(&socket, format, pod, namespace).await,
+        } => commands::policy_show(connection, format, pod, namespace).await,
         Command::Dataplane {
             command: DataplaneCommand::Routes,
-        } => commands::dataplane_routes(&socket, format).await,
+        } => commands::dataplane_routes(connection, format).await,
         Command::Peer { command } => match command {
-            PeerCommand::Reset { address } => commands::peer_reset(&socket, address).await,
+            PeerCommand::Reset { address } => commands::peer_reset(connection, address).await,
             PeerCommand::Refresh { address, direction } => {
                 let direction = match direction {
                     DirectionArgument::In => tern_proto::pb::RefreshDirection::In,
                     DirectionArgument::Out => tern_proto::pb::RefreshDirection::Out,
                     DirectionArgument::Both => tern_proto::pb::RefreshDirection::Both,
                 };
-                commands::peer_refresh(&socket, address, direction).await
+                commands::peer_refresh(connection, address, direction).await
             }
         },
         Command::Watch { peers, routes } => {
@@ -240,7 +260,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 (true, true)
             };
-            commands::watch(&socket, format, peers, routes).await
+            commands::watch(connection, format, peers, routes).await
         }
     }
 }
