@@ -13,6 +13,7 @@ pub mod pb {
 }
 
 pub mod api;
+pub mod metrics;
 pub mod route_filter;
 pub mod server;
 pub mod speaker_backend;
