@@ -13,6 +13,8 @@ pub mod pb {
 }
 
 pub mod api;
+pub mod file_resources;
+pub mod manifest;
 pub mod metrics;
 pub mod route_filter;
 pub mod server;
