@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use serde_yaml::Value;
+use tern_proto::manifest::{parse_document, split_documents};
 
 use crate::kinds::Kind;
 
@@ -42,83 +42,40 @@ impl std::error::Error for ManifestError {}
 /// documents are skipped; every other one needs `apiVersion`, a known `kind` and
 /// `metadata.name`.
 pub fn parse(source: &str, text: &str) -> Result<Vec<Document>, ManifestError> {
+    let error = |line: usize, column: Option<usize>, message: String| ManifestError {
+        source: source.to_string(),
+        line,
+        column,
+        message,
+    };
     let mut documents = Vec::new();
-    for (start, body) in split(text) {
-        let error = |line: usize, column: Option<usize>, message: String| ManifestError {
-            source: source.to_string(),
-            line,
-            column,
-            message,
-        };
-        let value: Value = serde_yaml::from_str(&body).map_err(|e| {
-            let location = e.location();
-            let line = start + location.as_ref().map_or(0, |l| l.line().saturating_sub(1));
-            error(line, location.map(|l| l.column()), e.to_string())
-        })?;
-        if value.is_null() {
+    for document in split_documents(text) {
+        let parsed = parse_document(&document).map_err(|e| error(e.line, e.column, e.message))?;
+        let Some((key, _, _)) = parsed else {
             continue;
-        }
-        let Some(mapping) = value.as_mapping() else {
-            return Err(error(start, None, "a document must be a mapping".into()));
         };
-        let field = |name: &str| mapping.get(name).and_then(Value::as_str);
-        if field("apiVersion").is_none() {
-            return Err(error(start, None, "missing apiVersion".into()));
-        }
-        let kind_name = field("kind").ok_or_else(|| error(start, None, "missing kind".into()))?;
-        let kind = Kind::from_kind(kind_name).ok_or_else(|| {
+        let kind = Kind::from_kind(&key.kind).ok_or_else(|| {
             error(
-                start,
+                document.line,
                 None,
                 format!(
-                    "unknown resource kind {kind_name:?} (known: {})",
+                    "unknown resource kind {:?} (known: {})",
+                    key.kind,
                     Kind::known_kinds()
                 ),
             )
         })?;
-        let metadata = mapping.get("metadata");
-        let meta = |name: &str| {
-            metadata
-                .and_then(|m| m.get(name))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let name =
-            meta("name").ok_or_else(|| error(start, None, "missing metadata.name".into()))?;
         documents.push(Document {
             kind,
-            name,
-            namespace: meta("namespace"),
-            line: start,
+            name: key.name,
+            namespace: (!key.namespace.is_empty()).then_some(key.namespace),
+            line: document.line,
         });
     }
     if documents.is_empty() {
-        return Err(ManifestError {
-            source: source.to_string(),
-            line: 1,
-            column: None,
-            message: "no objects in the manifest".into(),
-        });
+        return Err(error(1, None, "no objects in the manifest".into()));
     }
     Ok(documents)
-}
-
-/// Documents with the 1-based line of their first line.
-fn split(text: &str) -> Vec<(usize, String)> {
-    let mut documents = Vec::new();
-    let mut current = String::new();
-    let mut start = 1;
-    for (index, line) in text.lines().enumerate() {
-        if line == "---" || line.starts_with("--- ") {
-            documents.push((start, std::mem::take(&mut current)));
-            start = index + 2;
-            continue;
-        }
-        current.push_str(line);
-        current.push('\n');
-    }
-    documents.push((start, current));
-    documents
 }
 
 #[cfg(test)]
