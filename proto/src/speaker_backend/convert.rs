@@ -179,3 +179,72 @@ pub fn deciding_step(best: &Route, other: &Route) -> &'static str {
         "peer address"
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::sync::Arc;
+
+    use bgp::packet::{AsPath, PathAttributes};
+    use bgp::{Path, PeerType};
+
+    use super::*;
+
+    fn route(peer: u8, best: bool, attributes: PathAttributes) -> Route {
+        let address: IpAddr = format!("198.18.0.{peer}").parse().unwrap();
+        Route {
+            prefix: "198.19.0.0/24".parse().unwrap(),
+            path: Path {
+                source: RouteSource::Peer {
+                    address,
+                    router_id: format!("10.0.0.{peer}").parse().unwrap(),
+                    peer_type: PeerType::External,
+                },
+                next_hop: Some(address),
+                attributes: Arc::new(attributes),
+            },
+            best,
+        }
+    }
+
+    fn with_as_path(asns: &[u32]) -> PathAttributes {
+        PathAttributes {
+            as_path: Some(AsPath::from_sequence(asns.to_vec())),
+            origin: Some(Origin::Igp),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_deciding_step_is_the_first_that_differs() {
+        let short = route(2, true, with_as_path(&[65001]));
+        let long = route(1, false, with_as_path(&[65002, 65003]));
+        assert_eq!(deciding_step(&short, &long), "as-path length");
+        let mut preferred = with_as_path(&[65002, 65003]);
+        preferred.local_pref = Some(200);
+        assert_eq!(
+            deciding_step(&route(1, true, preferred), &short),
+            "local-pref"
+        );
+        let same_a = route(1, true, with_as_path(&[65001]));
+        let same_b = route(2, false, with_as_path(&[65009]));
+        assert_eq!(deciding_step(&same_a, &same_b), "router-id");
+    }
+
+    #[test]
+    fn destinations_put_the_best_path_first_with_its_reason() {
+        let routes = vec![
+            route(1, false, with_as_path(&[65002, 65003])),
+            route(2, true, with_as_path(&[65001])),
+        ];
+        let destinations = destinations(&routes);
+        assert_eq!(destinations.len(), 1);
+        let paths = &destinations[0].paths;
+        assert_eq!(paths[0].source_peer, "198.18.0.2");
+        assert!(paths[0].best);
+        assert_eq!(paths[0].best_reason, "as-path length");
+        assert_eq!(paths[1].best_reason, "");
+        assert_eq!(paths[0].as_path, [65001]);
+        assert_eq!(paths[0].origin, "igp");
+    }
+}
