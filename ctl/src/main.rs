@@ -63,7 +63,7 @@ enum Command {
     Get {
         /// What to list.
         kind: String,
-        /// One object by name.
+        /// One object by name (for routes: a prefix or address, longest match).
         name: Option<String>,
         /// Namespace (namespaced kinds).
         #[arg(short = 'n', long)]
