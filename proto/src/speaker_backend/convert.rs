@@ -1,0 +1,250 @@
+//! `bgp` speaker types → `tern.v1` messages.
+
+use std::time::SystemTime;
+
+use bgp::packet::Origin;
+use bgp::rib::best::DEFAULT_LOCAL_PREF;
+use bgp::{MessageCounts, PeerStatus, Route, RouteSource, State};
+
+use crate::pb;
+
+/// The protobuf state of an RFC 4271 state.
+pub fn peer_state(state: State) -> pb::PeerState {
+    match state {
+        State::Idle => pb::PeerState::Idle,
+        State::Connect => pb::PeerState::Connect,
+        State::Active => pb::PeerState::Active,
+        State::OpenSent => pb::PeerState::OpenSent,
+        State::OpenConfirm => pb::PeerState::OpenConfirm,
+        State::Established => pb::PeerState::Established,
+    }
+}
+
+pub fn timestamp(time: SystemTime) -> prost_types::Timestamp {
+    prost_types::Timestamp::from(time)
+}
+
+fn counts(counts: &MessageCounts) -> pb::MessageCounts {
+    pb::MessageCounts {
+        open: counts.open,
+        update: counts.update,
+        notification: counts.notification,
+        keepalive: counts.keepalive,
+        route_refresh: counts.route_refresh,
+    }
+}
+
+/// One peer. The speaker has no import policy yet, so received = accepted; it does not report
+/// negotiated capabilities yet, so `capabilities` is empty.
+pub fn peer_status(peer: &PeerStatus) -> pb::PeerStatus {
+    let text = |value: Option<String>| value.unwrap_or_default();
+    pb::PeerStatus {
+        address: peer.address.to_string(),
+        as_number: peer.asn,
+        r#type: peer.peer_type.to_string(),
+        state: peer_state(peer.state) as i32,
+        since: Some(timestamp(peer.since)),
+        prefixes_received: peer.prefixes_received as u64,
+        prefixes_accepted: peer.prefixes_received as u64,
+        prefixes_advertised: peer.prefixes_advertised as u64,
+        last_error: text(peer.last_error.clone()),
+        peer_router_id: text(peer.router_id.map(|id| id.to_string())),
+        hold_time: peer.hold_time.map_or(0, u32::from),
+        local_address: text(peer.local_address.map(|a| a.to_string())),
+        remote_address: text(peer.remote_address.map(|a| a.to_string())),
+        capabilities: Vec::new(),
+        messages_sent: Some(counts(&peer.messages.sent)),
+        messages_received: Some(counts(&peer.messages.received)),
+    }
+}
+
+/// One path; `best_reason` is filled by [`destinations`].
+pub fn route_path(route: &Route) -> pb::RoutePath {
+    let attributes = &route.path.attributes;
+    let (source_peer, source_type, source_router_id) = match route.path.source {
+        RouteSource::Local => (String::new(), "local".to_string(), String::new()),
+        RouteSource::Peer {
+            address,
+            router_id,
+            peer_type,
+        } => (
+            address.to_string(),
+            peer_type.to_string(),
+            router_id.to_string(),
+        ),
+    };
+    let mut communities: Vec<String> = attributes
+        .communities
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    communities.extend(attributes.large_communities.iter().map(|c| c.to_string()));
+    pb::RoutePath {
+        next_hop: route
+            .path
+            .next_hop
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        source_peer,
+        source_type,
+        source_router_id,
+        best: route.best,
+        best_reason: String::new(),
+        as_path: route.as_path(),
+        origin: match attributes.origin {
+            Some(Origin::Igp) => "igp",
+            Some(Origin::Egp) => "egp",
+            Some(Origin::Incomplete) => "incomplete",
+            None => "",
+        }
+        .to_string(),
+        med: attributes.med,
+        local_pref: attributes.local_pref,
+        communities,
+    }
+}
+
+/// Group the Loc-RIB (prefix order, as [`bgp::Speaker::loc_rib`] gives it) by prefix, best
+/// path first, and say why the best path beat the runner-up.
+pub fn destinations(routes: &[Route]) -> Vec<pb::Destination> {
+    let mut out: Vec<pb::Destination> = Vec::new();
+    let mut index = 0;
+    while let Some(first) = routes.get(index) {
+        let same: Vec<&Route> = routes[index..]
+            .iter()
+            .take_while(|r| r.prefix == first.prefix)
+            .collect();
+        index += same.len();
+        let mut ordered: Vec<&Route> = same.iter().copied().filter(|r| r.best).collect();
+        ordered.extend(same.iter().copied().filter(|r| !r.best));
+        let mut paths: Vec<pb::RoutePath> = ordered.iter().map(|r| route_path(r)).collect();
+        if let (Some(best), Some(runner_up)) = (ordered.first(), ordered.get(1))
+            && best.best
+            && let Some(path) = paths.first_mut()
+        {
+            path.best_reason = deciding_step(best, runner_up).to_string();
+        }
+        if let (Some(path), 1) = (paths.first_mut(), ordered.len())
+            && path.best
+        {
+            path.best_reason = "only path".to_string();
+        }
+        out.push(pb::Destination {
+            prefix: first.prefix.to_string(),
+            paths,
+        });
+    }
+    out
+}
+
+/// The first step of the decision process (in `bgp::rib::best`'s order) where `best` and
+/// `other` differ. To be replaced by the speaker's own reason once `bgp` reports it.
+pub fn deciding_step(best: &Route, other: &Route) -> &'static str {
+    let local = |r: &Route| matches!(r.path.source, RouteSource::Local);
+    let local_pref = |r: &Route| r.path.attributes.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
+    let as_path_length = |r: &Route| {
+        r.path
+            .attributes
+            .as_path
+            .as_ref()
+            .map_or(0, |p| p.path_length())
+    };
+    let origin = |r: &Route| r.path.attributes.origin.unwrap_or(Origin::Incomplete);
+    let internal = |r: &Route| {
+        matches!(
+            r.path.source,
+            RouteSource::Peer {
+                peer_type: bgp::PeerType::Internal,
+                ..
+            }
+        )
+    };
+    let router_id = |r: &Route| match r.path.source {
+        RouteSource::Peer { router_id, .. } => Some(router_id),
+        RouteSource::Local => None,
+    };
+    if local(best) != local(other) {
+        "locally originated"
+    } else if local_pref(best) != local_pref(other) {
+        "local-pref"
+    } else if as_path_length(best) != as_path_length(other) {
+        "as-path length"
+    } else if origin(best) != origin(other) {
+        "origin"
+    } else if internal(best) != internal(other) {
+        "eBGP over iBGP"
+    } else if router_id(best) != router_id(other) {
+        "router-id"
+    } else {
+        "peer address"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+    use std::sync::Arc;
+
+    use bgp::packet::{AsPath, PathAttributes};
+    use bgp::{Path, PeerType};
+
+    use super::*;
+
+    fn route(peer: u8, best: bool, attributes: PathAttributes) -> Route {
+        let address: IpAddr = format!("198.18.0.{peer}").parse().unwrap();
+        Route {
+            prefix: "198.19.0.0/24".parse().unwrap(),
+            path: Path {
+                source: RouteSource::Peer {
+                    address,
+                    router_id: format!("10.0.0.{peer}").parse().unwrap(),
+                    peer_type: PeerType::External,
+                },
+                next_hop: Some(address),
+                attributes: Arc::new(attributes),
+            },
+            best,
+        }
+    }
+
+    fn with_as_path(asns: &[u32]) -> PathAttributes {
+        PathAttributes {
+            as_path: Some(AsPath::from_sequence(asns.to_vec())),
+            origin: Some(Origin::Igp),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_deciding_step_is_the_first_that_differs() {
+        let short = route(2, true, with_as_path(&[65001]));
+        let long = route(1, false, with_as_path(&[65002, 65003]));
+        assert_eq!(deciding_step(&short, &long), "as-path length");
+        let mut preferred = with_as_path(&[65002, 65003]);
+        preferred.local_pref = Some(200);
+        assert_eq!(
+            deciding_step(&route(1, true, preferred), &short),
+            "local-pref"
+        );
+        let same_a = route(1, true, with_as_path(&[65001]));
+        let same_b = route(2, false, with_as_path(&[65009]));
+        assert_eq!(deciding_step(&same_a, &same_b), "router-id");
+    }
+
+    #[test]
+    fn destinations_put_the_best_path_first_with_its_reason() {
+        let routes = vec![
+            route(1, false, with_as_path(&[65002, 65003])),
+            route(2, true, with_as_path(&[65001])),
+        ];
+        let destinations = destinations(&routes);
+        assert_eq!(destinations.len(), 1);
+        let paths = &destinations[0].paths;
+        assert_eq!(paths[0].source_peer, "198.18.0.2");
+        assert!(paths[0].best);
+        assert_eq!(paths[0].best_reason, "as-path length");
+        assert_eq!(paths[1].best_reason, "");
+        assert_eq!(paths[0].as_path, [65001]);
+        assert_eq!(paths[0].origin, "igp");
+    }
+}
