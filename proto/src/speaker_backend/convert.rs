@@ -3,7 +3,6 @@
 use std::time::SystemTime;
 
 use bgp::packet::Origin;
-use bgp::rib::best::DEFAULT_LOCAL_PREF;
 use bgp::{MessageCounts, PeerStatus, Route, RouteSource, State};
 
 use crate::pb;
@@ -58,7 +57,8 @@ pub fn peer_status(peer: &PeerStatus) -> pb::PeerStatus {
     }
 }
 
-/// One path; `best_reason` is filled by [`destinations`].
+/// One path. `best_reason` says, for the best path, which step of the decision process chose
+/// it (from the RIB itself, [`bgp::rib::DecidingStep`]); it is empty for the other paths.
 pub fn route_path(route: &Route) -> pb::RoutePath {
     let attributes = &route.path.attributes;
     let (source_peer, source_type, source_router_id) = match route.path.source {
@@ -67,6 +67,7 @@ pub fn route_path(route: &Route) -> pb::RoutePath {
             address,
             router_id,
             peer_type,
+            ..
         } => (
             address.to_string(),
             peer_type.to_string(),
@@ -89,7 +90,10 @@ pub fn route_path(route: &Route) -> pb::RoutePath {
         source_type,
         source_router_id,
         best: route.best,
-        best_reason: String::new(),
+        best_reason: match (route.best, route.decided_by) {
+            (true, Some(step)) => step.describe().to_string(),
+            _ => String::new(),
+        },
         as_path: route.as_path(),
         origin: match attributes.origin {
             Some(Origin::Igp) => "igp",
@@ -105,7 +109,7 @@ pub fn route_path(route: &Route) -> pb::RoutePath {
 }
 
 /// Group the Loc-RIB (prefix order, as [`bgp::Speaker::loc_rib`] gives it) by prefix, best
-/// path first, and say why the best path beat the runner-up.
+/// path first.
 pub fn destinations(routes: &[Route]) -> Vec<pb::Destination> {
     let mut out: Vec<pb::Destination> = Vec::new();
     let mut index = 0;
@@ -117,67 +121,12 @@ pub fn destinations(routes: &[Route]) -> Vec<pb::Destination> {
         index += same.len();
         let mut ordered: Vec<&Route> = same.iter().copied().filter(|r| r.best).collect();
         ordered.extend(same.iter().copied().filter(|r| !r.best));
-        let mut paths: Vec<pb::RoutePath> = ordered.iter().map(|r| route_path(r)).collect();
-        if let (Some(best), Some(runner_up)) = (ordered.first(), ordered.get(1))
-            && best.best
-            && let Some(path) = paths.first_mut()
-        {
-            path.best_reason = deciding_step(best, runner_up).to_string();
-        }
-        if let (Some(path), 1) = (paths.first_mut(), ordered.len())
-            && path.best
-        {
-            path.best_reason = "only path".to_string();
-        }
         out.push(pb::Destination {
             prefix: first.prefix.to_string(),
-            paths,
+            paths: ordered.iter().map(|r| route_path(r)).collect(),
         });
     }
     out
-}
-
-/// The first step of the decision process (in `bgp::rib::best`'s order) where `best` and
-/// `other` differ. To be replaced by the speaker's own reason once `bgp` reports it.
-pub fn deciding_step(best: &Route, other: &Route) -> &'static str {
-    let local = |r: &Route| matches!(r.path.source, RouteSource::Local);
-    let local_pref = |r: &Route| r.path.attributes.local_pref.unwrap_or(DEFAULT_LOCAL_PREF);
-    let as_path_length = |r: &Route| {
-        r.path
-            .attributes
-            .as_path
-            .as_ref()
-            .map_or(0, |p| p.path_length())
-    };
-    let origin = |r: &Route| r.path.attributes.origin.unwrap_or(Origin::Incomplete);
-    let internal = |r: &Route| {
-        matches!(
-            r.path.source,
-            RouteSource::Peer {
-                peer_type: bgp::PeerType::Internal,
-                ..
-            }
-        )
-    };
-    let router_id = |r: &Route| match r.path.source {
-        RouteSource::Peer { router_id, .. } => Some(router_id),
-        RouteSource::Local => None,
-    };
-    if local(best) != local(other) {
-        "locally originated"
-    } else if local_pref(best) != local_pref(other) {
-        "local-pref"
-    } else if as_path_length(best) != as_path_length(other) {
-        "as-path length"
-    } else if origin(best) != origin(other) {
-        "origin"
-    } else if internal(best) != internal(other) {
-        "eBGP over iBGP"
-    } else if router_id(best) != router_id(other) {
-        "router-id"
-    } else {
-        "peer address"
-    }
 }
 
 #[cfg(test)]
@@ -186,24 +135,24 @@ mod tests {
     use std::sync::Arc;
 
     use bgp::packet::{AsPath, PathAttributes};
+    use bgp::rib::DecidingStep;
     use bgp::{Path, PeerType};
 
     use super::*;
 
     fn route(peer: u8, best: bool, attributes: PathAttributes) -> Route {
         let address: IpAddr = format!("198.18.0.{peer}").parse().unwrap();
+        let router_id = format!("198.18.1.{peer}").parse().unwrap();
         Route {
             prefix: "198.19.0.0/24".parse().unwrap(),
-            path: Path {
-                source: RouteSource::Peer {
-                    address,
-                    router_id: format!("10.0.0.{peer}").parse().unwrap(),
-                    peer_type: PeerType::External,
-                },
-                next_hop: Some(address),
-                attributes: Arc::new(attributes),
-            },
+            path: Path::new(
+                RouteSource::peer(address, router_id, PeerType::External),
+                Some(address),
+                Arc::new(attributes),
+            ),
             best,
+            multipath: false,
+            decided_by: Some(DecidingStep::AsPathLength),
         }
     }
 
@@ -216,23 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn the_deciding_step_is_the_first_that_differs() {
-        let short = route(2, true, with_as_path(&[65001]));
-        let long = route(1, false, with_as_path(&[65002, 65003]));
-        assert_eq!(deciding_step(&short, &long), "as-path length");
-        let mut preferred = with_as_path(&[65002, 65003]);
-        preferred.local_pref = Some(200);
-        assert_eq!(
-            deciding_step(&route(1, true, preferred), &short),
-            "local-pref"
-        );
-        let same_a = route(1, true, with_as_path(&[65001]));
-        let same_b = route(2, false, with_as_path(&[65009]));
-        assert_eq!(deciding_step(&same_a, &same_b), "router-id");
-    }
-
-    #[test]
-    fn destinations_put_the_best_path_first_with_its_reason() {
+    fn destinations_put_the_best_path_first_with_the_ribs_reason() {
         let routes = vec![
             route(1, false, with_as_path(&[65002, 65003])),
             route(2, true, with_as_path(&[65001])),
@@ -242,7 +175,7 @@ mod tests {
         let paths = &destinations[0].paths;
         assert_eq!(paths[0].source_peer, "198.18.0.2");
         assert!(paths[0].best);
-        assert_eq!(paths[0].best_reason, "as-path length");
+        assert_eq!(paths[0].best_reason, DecidingStep::AsPathLength.describe());
         assert_eq!(paths[1].best_reason, "");
         assert_eq!(paths[0].as_path, [65001]);
         assert_eq!(paths[0].origin, "igp");
