@@ -9,17 +9,23 @@
 //! - [`filter`]: import/export filters with Calico's BGPFilter meaning (pure).
 //! - [`driver`]: the tokio tasks, sockets (TCP-MD5, GTSM) and timers around them.
 //! - [`speaker`]: the [`Speaker`] API on top.
+//!
+//! `driver` and `speaker` are behind the default `speaker` feature; without it the crate has
+//! no tokio or socket code (the fuzz targets build it that way).
 
+#[cfg(feature = "speaker")]
 pub mod driver;
 pub mod filter;
 pub mod fsm;
 pub mod mrt;
 pub mod packet;
 pub mod rib;
+#[cfg(feature = "speaker")]
 pub mod speaker;
 
 pub use fsm::State;
 pub use rib::{DecidingStep, Path, PeerType, Route, RouteSource};
+#[cfg(feature = "speaker")]
 pub use speaker::{
     Families, GracefulRestartConfig, MaxPrefix, MessageCounters, MessageCounts, PeerConfig,
     PeerStatus, RouteChange, Speaker, SpeakerConfig, SpeakerError,

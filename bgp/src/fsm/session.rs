@@ -1,7 +1,7 @@
 //! The session with one peer: start and stop, connection attempts, automatic restart, and
 //! connection collisions (RFC 4271 §8, §6.8).
 //!
-//! A [`Session`] owns up to two [`Connection`]s, one we opened and one the peer opened, until
+//! A [`Session`] owns up to two `Connection`s, one we opened and one the peer opened, until
 //! one of them wins. The state users see ([`Session::state`]) is the most advanced state of
 //! its connections, or Idle / Connect / Active when it has none.
 
