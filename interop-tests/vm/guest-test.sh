@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The kernel-IPIP test, run INSIDE the VM (chroot of the host's root over 9p, read-only; /tmp
-# and /run are the guest's tmpfs). ipip.ko is loaded, so every new namespace starts with the
+# The kernel-IPIP test, run INSIDE the VM (chroot of the host's root over 9p, read-only; /run
+# is the guest's tmpfs and TMPDIR points into it). ipip.ko is loaded, so every new namespace starts with the
 # fallback tunl0.
 #
 #   A (198.18.0.1/24) --veth-- B (198.18.0.2/24)
@@ -20,7 +20,7 @@ set -Eeuo pipefail
 bin=${1:?usage: guest-test.sh TERN_IPIP_BINARY}
 ip=/usr/sbin/ip
 [ -x "$ip" ] || ip=/sbin/ip
-work=/tmp/tern-vm
+work=/run/tern-vm
 mkdir -p "$work"
 
 fail() {
