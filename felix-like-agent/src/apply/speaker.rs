@@ -294,3 +294,118 @@ pub fn path_attributes(advertisement: &Advertisement) -> PathAttributes {
     }
     attributes
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::calc::{Password, PeerSource};
+    use crate::model::{AsNumber, BgpFilterSpec, PrefixLength};
+
+    fn peer() -> PeerIntent {
+        PeerIntent {
+            address: "198.18.0.254".parse().unwrap(),
+            port: 1179,
+            asn: AsNumber(65000),
+            source: PeerSource::Global {
+                bgp_peer: "tor".into(),
+            },
+            peer_node: None,
+            password: Some(Password("secret".into())),
+            ttl_security: Some(1),
+            keep_original_next_hop: true,
+            max_restart_time: Some(Duration::from_secs(120)),
+            keepalive_time: Some(Duration::from_secs(10)),
+            source_address: Some("198.18.0.11".parse().unwrap()),
+            route_reflector_client: true,
+            passive: true,
+            filters: vec![FilterIntent {
+                name: "only-pool".into(),
+                spec: BgpFilterSpec {
+                    export_v4: vec![BgpFilterRule {
+                        action: FilterAction::Accept,
+                        match_operator: Some(MatchOperator::In),
+                        cidr: Some("198.19.0.0/16".parse().unwrap()),
+                        prefix_length: Some(PrefixLength {
+                            min: Some(24),
+                            max: None,
+                        }),
+                        source: None,
+                        interface: None,
+                    }],
+                    import_v4: vec![BgpFilterRule {
+                        action: FilterAction::Reject,
+                        match_operator: None,
+                        cidr: None,
+                        prefix_length: None,
+                        source: None,
+                        interface: Some("eth*".into()),
+                    }],
+                    ..BgpFilterSpec::default()
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn peer_intent_maps_to_peer_config() {
+        let config = peer_config(&peer());
+        assert_eq!(config.address, "198.18.0.254".parse::<IpAddr>().unwrap());
+        assert_eq!((config.asn, config.port), (65000, 1179));
+        assert_eq!(config.local_address, Some("198.18.0.11".parse().unwrap()));
+        assert!(config.passive && config.keep_original_next_hop && config.route_reflector_client);
+        assert_eq!(config.password.as_deref(), Some("secret"));
+        assert_eq!(config.ttl_security, Some(1));
+        assert_eq!(config.hold_time, 30);
+        assert_eq!(
+            config.graceful_restart,
+            Some(GracefulRestartConfig {
+                restart_time: Duration::from_secs(120)
+            })
+        );
+        let filter = &config.filters[0];
+        assert_eq!(filter.name, "only-pool");
+        assert_eq!(
+            filter.export_v4,
+            [Rule::new(Action::Accept)
+                .cidr(
+                    "198.19.0.0/16".parse().unwrap(),
+                    bgp::filter::MatchOperator::In
+                )
+                .prefix_length(Some(24), None)]
+        );
+        assert!(filter.import_v4.is_empty(), "interface rules are skipped");
+    }
+
+    #[test]
+    fn defaults_without_keepalive_or_restart_time() {
+        let mut intent = peer();
+        intent.keepalive_time = None;
+        intent.max_restart_time = None;
+        let config = peer_config(&intent);
+        assert_eq!(
+            config.hold_time,
+            PeerConfig::new(intent.address, 65000).hold_time
+        );
+        assert_eq!(config.graceful_restart, None);
+    }
+
+    #[test]
+    fn communities_go_into_path_attributes() {
+        let advertisement = Advertisement {
+            prefix: "198.19.1.0/24".parse().unwrap(),
+            communities: BTreeSet::from([
+                Community::Standard(64512, 100),
+                Community::Large(64512, 1, 2),
+            ]),
+            origins: BTreeSet::new(),
+        };
+        let attributes = path_attributes(&advertisement);
+        assert_eq!(attributes.communities, [BgpCommunity::new(64512, 100)]);
+        assert_eq!(
+            attributes.large_communities,
+            [LargeCommunity::new(64512, 1, 2)]
+        );
+    }
+}
