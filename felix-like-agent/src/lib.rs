@@ -1,6 +1,7 @@
 //! The tern node agent (`ternd`) as a library: object model, datastores, the pure calculation
 //! of this node's BGP intent, and the diff that drives the speaker.
 
+pub mod api;
 pub mod apply;
 pub mod calc;
 pub mod cni;

@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
-use tern_agent::apply::LoggingApplier;
+use tern_agent::api::AgentApi;
+use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
 use tern_agent::datastore::watch::log_scan_report;
@@ -147,7 +148,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(options, snapshots, signals).await
+        serve(options, snapshots, signals, &args.api_socket).await
     })
 }
 
@@ -209,13 +210,33 @@ async fn serve(
     options: DaemonOptions,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
+    api_socket: &Path,
 ) -> anyhow::Result<()> {
-    let mut applier = LoggingApplier;
+    let mut applier = SpeakerApplier::new();
+    let api = Arc::new(AgentApi::new(
+        options.node_name.clone(),
+        applier.subscribe(),
+        applier.peer_configs(),
+    ));
+    let server = tern_proto::UnixServer::bind(api_socket)
+        .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
+    let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let api_task = tokio::spawn(server.serve(api, async move {
+        let _ = api_stopped.await;
+    }));
     let shutdown = async move {
         let name = signals.recv().await;
         tracing::info!("{name} received; stopping (kernel routes stay in place)");
     };
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
+    applier.shutdown().await;
+    let _ = stop_api.send(());
+    match api_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => tracing::warn!("API server: {error}"),
+        Err(error) => tracing::warn!("API server task: {error}"),
+    }
+    let _ = std::fs::remove_file(api_socket);
     tracing::info!("ternd stopped");
     Ok(())
 }

@@ -17,9 +17,23 @@ fn ternd() -> Command {
     command
 }
 
-/// Starts ternd with stderr going to `log`.
+/// Starts ternd with stderr going to `log`, its API socket next to it (`<log>.sock`) and in
+/// a new, empty network namespace: its BGP speaker binds port 179 and connects to the
+/// example peers there, never on the host.
 fn spawn(command: &mut Command, log: &Path) -> Child {
+    use std::os::unix::process::CommandExt;
     let file = std::fs::File::create(log).unwrap();
+    command.arg("--api-socket").arg(log.with_extension("sock"));
+    // SAFETY: unshare(2) is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::unshare(libc::CLONE_NEWNET) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
     command.stdout(Stdio::null()).stderr(file).spawn().unwrap()
 }
 
@@ -105,6 +119,8 @@ fn datastore_from_environment_and_clean_sigterm() {
     );
     let contents = wait_for_log(&log, "add peer");
     wait_for_log(&log, "10-tern.conflist");
+    let socket = log.with_extension("sock");
+    assert!(socket.exists(), "the API socket is served");
     let conflist = std::fs::read_to_string(dir.path().join("net.d/10-tern.conflist")).unwrap();
     assert!(
         conflist.contains("\"198.19.1.0/24\"") && conflist.contains("\"2001:db8:42:1::/64\""),
@@ -121,6 +137,7 @@ fn datastore_from_environment_and_clean_sigterm() {
     let status = terminate(&mut child);
     assert!(status.success(), "{status:?}");
     wait_for_log(&log, "SIGTERM received");
+    assert!(!socket.exists(), "the API socket is removed on SIGTERM");
 }
 
 #[test]

@@ -2,12 +2,16 @@
 //! hands each change to whatever drives BGP (the speaker; a logger until it is wired).
 
 mod diff;
+mod speaker;
 
 use std::future::Future;
 
 use crate::calc::NodeIntent;
 
 pub use diff::{IntentDiff, PeerKey, diff_intents};
+pub use speaker::{
+    PeerConfigs, SpeakerApplier, filter, path_attributes, peer_config, speaker_config,
+};
 
 /// Makes the world match a new intent. `apply` receives the full new intent and the diff
 /// from the previous one; it is called again with the next change only after it returns.

@@ -1,0 +1,167 @@
+//! ternd end to end: in its own network namespace, with a manifest directory, against BIRD
+//! in another. BIRD learns the pod CIDR from ternd's speaker; the API socket reports the
+//! session Established; a live manifest edit (a load-balancer range and a Service) reaches
+//! BIRD without a restart. Needs root (network namespaces).
+
+mod common;
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::TokioIo;
+use interop_tests::peers::{self, Neighbor, PeerConfig, PeerKind};
+use interop_tests::{Host, Veth};
+use tern_proto::pb;
+use tonic::transport::{Endpoint, Uri};
+
+const TERND_ADDRESS: &str = "198.18.0.11";
+const BIRD_ADDRESS: &str = "198.18.0.254";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+fn manifests(load_balancer_range: bool) -> String {
+    let mut spec =
+        "  asNumber: 64512\n  listenPort: 179\n  nodeToNodeMeshEnabled: false\n".to_string();
+    if load_balancer_range {
+        spec.push_str("  serviceLoadBalancerIPs:\n    - cidr: 198.51.100.0/24\n");
+    }
+    let node = common::with_pod_cidrs(
+        common::node("n1", TERND_ADDRESS, &[], &[]),
+        &["198.19.1.0/24"],
+    );
+    let peer = common::bgp_peer(
+        "bird",
+        &format!("  peerIP: {BIRD_ADDRESS}\n  asNumber: 65000\n"),
+    );
+    format!("{}---\n{node}---\n{peer}", common::config(&spec))
+}
+
+const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  type: LoadBalancer\n  clusterIP: 198.19.240.20\n  externalTrafficPolicy: Cluster\nstatus:\n  loadBalancer:\n    ingress:\n      - ip: 198.51.100.20\n";
+
+/// Node status over the API socket with tern-proto's generated client.
+fn node_status(socket: &Path) -> Result<pb::NodeStatus, String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let path = socket.to_path_buf();
+    runtime.block_on(async move {
+        let channel = Endpoint::from_static("http://ternd.invalid")
+            .connect_with_connector(tower::service_fn(move |_: Uri| {
+                let path = path.clone();
+                async move {
+                    let stream = tokio::net::UnixStream::connect(path).await?;
+                    Ok::<_, std::io::Error>(TokioIo::new(stream))
+                }
+            }))
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut client = pb::node_client::NodeClient::new(channel);
+        client
+            .get_status(pb::GetStatusRequest::default())
+            .await
+            .map(|response| response.into_inner())
+            .map_err(|e| e.to_string())
+    })
+}
+
+#[test]
+fn ternd_advertises_to_bird_and_reports_over_the_api() {
+    let tern_host = Host::new("ternd").unwrap();
+    let bird_host = Host::new("bird").unwrap();
+    let _link = Veth::with_addresses(
+        &tern_host,
+        &[format!("{TERND_ADDRESS}/24").parse().unwrap()],
+        &bird_host,
+        &[format!("{BIRD_ADDRESS}/24").parse().unwrap()],
+    )
+    .unwrap();
+
+    let datastore = tern_host.dir().join("manifests");
+    std::fs::create_dir(&datastore).unwrap();
+    std::fs::write(datastore.join("bgp.yaml"), manifests(false)).unwrap();
+    let socket = tern_host.dir().join("ternd.sock");
+    let ternd = tern_host
+        .spawn(
+            "ternd",
+            env!("CARGO_BIN_EXE_ternd"),
+            &[
+                "--node-name".as_ref(),
+                "n1".as_ref(),
+                "--datastore".as_ref(),
+                datastore.as_os_str(),
+                "--api-socket".as_ref(),
+                socket.as_os_str(),
+            ],
+        )
+        .unwrap();
+
+    let bird = peers::start(
+        PeerKind::Bird,
+        &bird_host,
+        PeerConfig::new(BIRD_ADDRESS.parse().unwrap(), 65000)
+            .neighbor(Neighbor::new(ip(TERND_ADDRESS), 64512)),
+    )
+    .unwrap();
+    let fail = |what: &str, error: &dyn std::fmt::Display| -> ! {
+        panic!(
+            "{what}: {error}\n--- ternd ---\n{}\n--- bird ---\n{}",
+            ternd.log_tail(60),
+            bird.logs()
+        )
+    };
+
+    let route = bird
+        .wait_route("198.19.1.0/24".parse().unwrap(), WAIT)
+        .unwrap_or_else(|e| fail("pod CIDR not learned by BIRD", &e));
+    assert_eq!(route.next_hop, ip(TERND_ADDRESS));
+    assert_eq!(route.as_path, vec![64512]);
+
+    // The API: node, AS, router ID and the peer Established.
+    let deadline = Instant::now() + WAIT;
+    let status = loop {
+        match node_status(&socket) {
+            Ok(status)
+                if status
+                    .peers
+                    .iter()
+                    .any(|p| p.state() == pb::PeerState::Established) =>
+            {
+                break status;
+            }
+            result if Instant::now() > deadline => fail(
+                "API never showed the peer Established",
+                &format!("{result:?}"),
+            ),
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    };
+    assert_eq!(status.node, "n1");
+    assert_eq!(status.as_number, 64512);
+    assert_eq!(status.router_id, TERND_ADDRESS);
+    assert_eq!(status.peers.len(), 1, "{status:?}");
+    let peer = &status.peers[0];
+    assert_eq!(peer.address, BIRD_ADDRESS);
+    assert_eq!(peer.as_number, 65000);
+    assert_eq!(peer.state(), pb::PeerState::Established);
+    assert!(peer.since.is_some(), "{peer:?}");
+    assert!(peer.prefixes_advertised >= 1, "{peer:?}");
+
+    // Live edit: a load-balancer range and a Service in it.
+    let range = "198.51.100.0/24".parse().unwrap();
+    assert!(bird.routes_for(range).unwrap().is_empty());
+    std::fs::write(datastore.join("bgp.yaml"), manifests(true)).unwrap();
+    std::fs::write(datastore.join("service.yaml"), SERVICE).unwrap();
+    let route = bird
+        .wait_route(range, WAIT)
+        .unwrap_or_else(|e| fail("load-balancer range not learned by BIRD", &e));
+    assert_eq!(route.next_hop, ip(TERND_ADDRESS));
+    assert_eq!(route.as_path, vec![64512]);
+
+    ternd.terminate(Duration::from_secs(10)).unwrap();
+    assert!(!socket.exists(), "the API socket is removed on SIGTERM");
+}
