@@ -258,8 +258,11 @@ mod tests {
     fn counts_announcements_and_withdrawals() {
         let mut prefixes = PrefixSet::default();
         let mut stream = BytesMut::new();
-        stream.extend_from_slice(&update(&[], &["10.0.0.0/8", "198.19.0.64/26", "0.0.0.0/0"]));
-        stream.extend_from_slice(&update(&["10.0.0.0/8"], &["198.19.0.64/26"]));
+        stream.extend_from_slice(&update(
+            &[],
+            &["198.18.0.0/15", "198.19.0.64/26", "0.0.0.0/0"],
+        ));
+        stream.extend_from_slice(&update(&["198.18.0.0/15"], &["198.19.0.64/26"]));
         stream.extend_from_slice(&keepalive());
         let partial = update(&[], &["203.0.113.0/24"]);
         stream.extend_from_slice(partial.get(..30).unwrap_or_default());
