@@ -9,26 +9,10 @@ use std::time::Duration;
 
 use bgp::filter::{Action, Filter, MatchOperator, Operation, Rule};
 use bgp::packet::{Community, PathAttributes};
-use bgp::{Route, Speaker};
-use ipnetwork::IpNetwork;
-use speaker_support::{peer_of, speaker, wait_established, wait_for};
+use speaker_support::{best, net, peer_of, speaker, wait_established, wait_for};
 
 const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 101);
 const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 102);
-
-fn net(s: &str) -> IpNetwork {
-    s.parse().unwrap()
-}
-
-async fn best(speaker: &Speaker, prefix: &str) -> Option<Route> {
-    let prefix = net(prefix);
-    speaker
-        .loc_rib()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.prefix == prefix && r.best)
-}
 
 fn export_filter() -> Arc<Filter> {
     Arc::new(Filter {

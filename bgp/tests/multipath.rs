@@ -8,12 +8,7 @@ use std::time::Duration;
 
 use bgp::packet::PathAttributes;
 use bgp::{DecidingStep, PeerConfig, Route, Speaker};
-use ipnetwork::IpNetwork;
-use speaker_support::{peer_of, speaker, wait_established, wait_for};
-
-fn net(s: &str) -> IpNetwork {
-    s.parse().unwrap()
-}
+use speaker_support::{net, peer_of, speaker, wait_established, wait_for};
 
 async fn paths(speaker: &Speaker, prefix: &str) -> Vec<Route> {
     let prefix = net(prefix);

@@ -7,26 +7,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::packet::PathAttributes;
-use bgp::{PeerConfig, Route, Speaker, SpeakerConfig};
-use ipnetwork::IpNetwork;
-use speaker_support::{peer_of, speaker, wait_established, wait_for};
+use bgp::{PeerConfig, Speaker, SpeakerConfig};
+use speaker_support::{best, net, peer_of, speaker, wait_established, wait_for};
 
 const ASN: u32 = 65000;
-const CLUSTER_ID: Ipv4Addr = Ipv4Addr::new(10, 255, 0, 1);
-
-fn net(s: &str) -> IpNetwork {
-    s.parse().unwrap()
-}
-
-async fn best(speaker: &Speaker, prefix: &str) -> Option<Route> {
-    let prefix = net(prefix);
-    speaker
-        .loc_rib()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.prefix == prefix && r.best)
-}
+const CLUSTER_ID: Ipv4Addr = Ipv4Addr::new(198, 18, 255, 1);
 
 async fn reflector(address: Ipv4Addr) -> Speaker {
     let mut config = SpeakerConfig::new(ASN, address);

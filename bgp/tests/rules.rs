@@ -9,26 +9,11 @@ use std::time::Duration;
 use bgp::packet::{
     AS_TRANS, Afi, Capability, CodecContext, Message, Open, PathAttributes, Safi, Update, frame_len,
 };
-use bgp::{PeerConfig, PeerType, Route, Speaker, SpeakerConfig};
+use bgp::{PeerConfig, PeerType, Speaker, SpeakerConfig};
 use bytes::BytesMut;
-use ipnetwork::IpNetwork;
-use speaker_support::{peer_of, speaker, wait_established, wait_for};
+use speaker_support::{best, net, peer_of, speaker, wait_established, wait_for};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
-
-fn net(s: &str) -> IpNetwork {
-    s.parse().unwrap()
-}
-
-async fn best(speaker: &Speaker, prefix: &str) -> Option<Route> {
-    let prefix = net(prefix);
-    speaker
-        .loc_rib()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.prefix == prefix && r.best)
-}
 
 #[test]
 fn speaker_handles_are_send_and_sync() {

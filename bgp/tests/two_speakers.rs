@@ -7,26 +7,11 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::packet::PathAttributes;
-use bgp::{Route, RouteSource, Speaker, State};
-use ipnetwork::IpNetwork;
-use speaker_support::{peer_of, speaker, wait_established, wait_for};
+use bgp::{RouteSource, Speaker, State};
+use speaker_support::{best, net, peer_of, speaker, wait_established, wait_for};
 
 const A: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 11);
 const B: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 12);
-
-fn net(s: &str) -> IpNetwork {
-    s.parse().unwrap()
-}
-
-async fn route(speaker: &Speaker, prefix: &str) -> Option<Route> {
-    let prefix = net(prefix);
-    speaker
-        .loc_rib()
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|r| r.prefix == prefix && r.best)
-}
 
 async fn pair(a_addr: Ipv4Addr, b_addr: Ipv4Addr) -> (Speaker, Speaker) {
     let a = speaker(65001, a_addr).await;
@@ -55,21 +40,21 @@ async fn two_speakers_exchange_ipv4_and_ipv6_prefixes_both_ways() {
         .unwrap();
 
     wait_for("B learns A's prefixes", Duration::from_secs(10), || async {
-        route(&b, "198.19.1.0/24").await.is_some() && route(&b, "2001:db8:1::/48").await.is_some()
+        best(&b, "198.19.1.0/24").await.is_some() && best(&b, "2001:db8:1::/48").await.is_some()
     })
     .await;
     wait_for("A learns B's prefixes", Duration::from_secs(10), || async {
-        route(&a, "198.19.2.0/24").await.is_some() && route(&a, "2001:db8:2::/48").await.is_some()
+        best(&a, "198.19.2.0/24").await.is_some() && best(&a, "2001:db8:2::/48").await.is_some()
     })
     .await;
 
-    let v4 = route(&b, "198.19.1.0/24").await.unwrap();
+    let v4 = best(&b, "198.19.1.0/24").await.unwrap();
     assert_eq!(v4.path.next_hop, Some(IpAddr::V4(A)));
     assert_eq!(v4.as_path(), vec![65001]);
     assert!(
         matches!(v4.path.source, RouteSource::Peer { address, .. } if address == IpAddr::V4(A))
     );
-    let v6 = route(&b, "2001:db8:1::/48").await.unwrap();
+    let v6 = best(&b, "2001:db8:1::/48").await.unwrap();
     assert_eq!(v6.path.next_hop, Some("2001:db8::11".parse().unwrap()));
     assert_eq!(v6.as_path(), vec![65001]);
 
@@ -81,7 +66,7 @@ async fn two_speakers_exchange_ipv4_and_ipv6_prefixes_both_ways() {
     assert_eq!(status.state.to_string(), "Established");
 
     // A's own routes are not sent back to A.
-    let own = route(&a, "198.19.1.0/24").await.unwrap();
+    let own = best(&a, "198.19.1.0/24").await.unwrap();
     assert_eq!(own.path.source, RouteSource::Local);
 
     a.withdraw(net("198.19.1.0/24")).await.unwrap();
@@ -90,15 +75,11 @@ async fn two_speakers_exchange_ipv4_and_ipv6_prefixes_both_ways() {
         "B drops A's withdrawn prefixes",
         Duration::from_secs(10),
         || async {
-            route(&b, "198.19.1.0/24").await.is_none()
-                && route(&b, "2001:db8:1::/48").await.is_none()
+            best(&b, "198.19.1.0/24").await.is_none() && best(&b, "2001:db8:1::/48").await.is_none()
         },
     )
     .await;
-    assert!(
-        route(&a, "198.19.2.0/24").await.is_some(),
-        "B's routes stay"
-    );
+    assert!(best(&a, "198.19.2.0/24").await.is_some(), "B's routes stay");
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }
@@ -112,13 +93,13 @@ async fn session_down_removes_learned_routes_and_reports_why() {
         .await
         .unwrap();
     wait_for("B learns the prefix", Duration::from_secs(10), || async {
-        route(&b, "198.19.3.0/24").await.is_some()
+        best(&b, "198.19.3.0/24").await.is_some()
     })
     .await;
     let mut changes = b.subscribe();
     a.shutdown().await.unwrap();
     wait_for("B forgets the prefix", Duration::from_secs(10), || async {
-        route(&b, "198.19.3.0/24").await.is_none()
+        best(&b, "198.19.3.0/24").await.is_none()
     })
     .await;
     let change = tokio::time::timeout(Duration::from_secs(5), changes.recv())
@@ -165,11 +146,11 @@ async fn removing_a_peer_closes_the_session_and_forgets_its_routes() {
         .await
         .unwrap();
     wait_for("B learns the prefix", Duration::from_secs(10), || async {
-        route(&b, "198.19.5.0/24").await.is_some()
+        best(&b, "198.19.5.0/24").await.is_some()
     })
     .await;
     b.remove_peer(IpAddr::V4(a_addr)).await.unwrap();
-    assert!(route(&b, "198.19.5.0/24").await.is_none());
+    assert!(best(&b, "198.19.5.0/24").await.is_none());
     assert!(b.peers().await.unwrap().is_empty());
     wait_for(
         "A sees the session end",

@@ -8,7 +8,8 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use bgp::{PeerConfig, Speaker, SpeakerConfig, State};
+use bgp::{PeerConfig, Route, Speaker, SpeakerConfig, State};
+use ipnetwork::IpNetwork;
 
 /// Start a speaker listening on `address:0` (a free port).
 pub async fn speaker(asn: u32, address: Ipv4Addr) -> Speaker {
@@ -66,4 +67,20 @@ pub async fn wait_established(speaker: &Speaker, address: Ipv4Addr) {
         state(speaker, address).await == Some(State::Established)
     })
     .await;
+}
+
+/// A prefix from text (tests only).
+pub fn net(s: &str) -> IpNetwork {
+    s.parse().unwrap()
+}
+
+/// The best route to `prefix` in `speaker`'s Loc-RIB.
+pub async fn best(speaker: &Speaker, prefix: &str) -> Option<Route> {
+    let prefix = net(prefix);
+    speaker
+        .loc_rib()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.prefix == prefix && r.best)
 }
