@@ -39,6 +39,10 @@ struct Args {
     /// Where the API socket for ternctl is served.
     #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
     api_socket: PathBuf,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9091`.
+    /// Off when unset.
+    #[arg(long, env = "TERN_METRICS_ADDRESS")]
+    metrics_address: Option<std::net::SocketAddr>,
     /// Write the CNI conflist (ptp + host-local over the node's pod CIDRs) into this
     /// directory, e.g. /etc/cni/net.d. Not written when unset.
     #[arg(long, env = "TERN_CNI_CONF_DIR")]
@@ -148,7 +152,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(options, snapshots, signals, &args.api_socket).await
+        let api = ApiOptions {
+            socket: &args.api_socket,
+            datastore: &args.datastore,
+            metrics: args.metrics_address,
+        };
+        serve(options, snapshots, signals, api).await
     })
 }
 
@@ -210,17 +219,41 @@ async fn serve(
     options: DaemonOptions,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
-    api_socket: &Path,
+    api_options: ApiOptions<'_>,
 ) -> anyhow::Result<()> {
+    let ApiOptions {
+        socket: api_socket,
+        datastore,
+        metrics,
+    } = api_options;
     let mut applier = SpeakerApplier::new();
-    let api = Arc::new(AgentApi::new(
+    let api = AgentApi::new(
         options.node_name.clone(),
         applier.subscribe(),
         applier.peer_configs(),
-    ));
+    );
+    let api = Arc::new(if datastore == KUBERNETES {
+        api.with_kubernetes_datastore()
+    } else {
+        api.with_file_datastore(datastore)
+    });
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(address) = metrics {
+        let listener = tern_proto::metrics::bind_metrics(address)
+            .await
+            .with_context(|| format!("cannot serve metrics on {address}"))?;
+        tracing::info!(%address, "serving Prometheus metrics at /metrics");
+        tokio::spawn(tern_proto::metrics::serve_metrics(
+            listener,
+            api.clone(),
+            async move {
+                let _ = metrics_stopped.await;
+            },
+        ));
+    }
     let api_task = tokio::spawn(server.serve(api, async move {
         let _ = api_stopped.await;
     }));
@@ -231,6 +264,7 @@ async fn serve(
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
     applier.shutdown().await;
     let _ = stop_api.send(());
+    let _ = stop_metrics.send(());
     match api_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!("API server: {error}"),
@@ -239,6 +273,15 @@ async fn serve(
     let _ = std::fs::remove_file(api_socket);
     tracing::info!("ternd stopped");
     Ok(())
+}
+
+/// Where the API is served and what it serves resources from.
+struct ApiOptions<'a> {
+    socket: &'a Path,
+    /// `--datastore`: a directory or `kubernetes`.
+    datastore: &'a str,
+    /// `--metrics-address`.
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// SIGTERM and SIGINT handlers, installed once at start-up.
