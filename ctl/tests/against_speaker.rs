@@ -216,7 +216,8 @@ async fn peer_reset_restarts_the_session_and_refresh_keeps_it() {
         Duration::from_secs(10),
         || async {
             let a_view = f.a.peer(IpAddr::V4(B)).await.unwrap().unwrap();
-            a_view.messages.received.route_refresh == 1
+            // One per negotiated family: IPv4 and IPv6 unicast.
+            a_view.messages.received.route_refresh == 2
         },
     )
     .await;
