@@ -24,7 +24,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use interop_tests::peers::{BgpPeer, Bird, Neighbor, PeerConfig, Route};
-use interop_tests::{Host, Process, Veth};
+use interop_tests::{Host, Process};
 use serde_json::Value;
 
 /// First argument that turns this binary into ternctl.
@@ -156,36 +156,9 @@ fn counter(peer: &Value, direction: &str, kind: &str) -> u64 {
 
 fn ternctl_operates_a_running_ternd_with_a_bird_peer() {
     let started = Instant::now();
-    let tern_host = Host::new("ctl-ternd").unwrap();
-    let bird_host = Host::new("ctl-bird").unwrap();
-    let _link = Veth::with_addresses(
-        &tern_host,
-        &[format!("{TERND_ADDRESS}/24").parse().unwrap()],
-        &bird_host,
-        &[format!("{BIRD_ADDRESS}/24").parse().unwrap()],
-    )
-    .unwrap();
-
-    let datastore = tern_host.dir().join("manifests");
-    std::fs::create_dir(&datastore).unwrap();
-    std::fs::write(datastore.join("bgp.yaml"), manifests()).unwrap();
-    let socket = tern_host.dir().join("ternd.sock");
-    let ternd = tern_host
-        .spawn(
-            "ternd",
-            env!("CARGO_BIN_EXE_ternd"),
-            &[
-                "--node-name".as_ref(),
-                "n1".as_ref(),
-                "--datastore".as_ref(),
-                datastore.as_os_str(),
-                "--api-socket".as_ref(),
-                socket.as_os_str(),
-                "--metrics-address".as_ref(),
-                METRICS.as_ref(),
-            ],
-        )
-        .unwrap();
+    let (tern_host, bird_host, _link) = common::ternd_and_peer_hosts(TERND_ADDRESS, BIRD_ADDRESS);
+    let (ternd, _, socket) =
+        common::spawn_ternd(&tern_host, &manifests(), &["--metrics-address", METRICS]);
     let mut bird_config = PeerConfig::new(BIRD_ADDRESS.parse().unwrap(), 65000)
         .neighbor(Neighbor::new(ip(TERND_ADDRESS), 64512));
     for prefix in BIRD_ROUTES {

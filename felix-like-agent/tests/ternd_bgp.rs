@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use hyper_util::rt::TokioIo;
 use interop_tests::peers::{self, Neighbor, PeerConfig, PeerKind};
-use interop_tests::{Host, Veth};
 use tern_proto::pb;
 use tonic::transport::{Endpoint, Uri};
 
@@ -71,34 +70,8 @@ fn node_status(socket: &Path) -> Result<pb::NodeStatus, String> {
 
 #[test]
 fn ternd_advertises_to_bird_and_reports_over_the_api() {
-    let tern_host = Host::new("ternd").unwrap();
-    let bird_host = Host::new("bird").unwrap();
-    let _link = Veth::with_addresses(
-        &tern_host,
-        &[format!("{TERND_ADDRESS}/24").parse().unwrap()],
-        &bird_host,
-        &[format!("{BIRD_ADDRESS}/24").parse().unwrap()],
-    )
-    .unwrap();
-
-    let datastore = tern_host.dir().join("manifests");
-    std::fs::create_dir(&datastore).unwrap();
-    std::fs::write(datastore.join("bgp.yaml"), manifests(false)).unwrap();
-    let socket = tern_host.dir().join("ternd.sock");
-    let ternd = tern_host
-        .spawn(
-            "ternd",
-            env!("CARGO_BIN_EXE_ternd"),
-            &[
-                "--node-name".as_ref(),
-                "n1".as_ref(),
-                "--datastore".as_ref(),
-                datastore.as_os_str(),
-                "--api-socket".as_ref(),
-                socket.as_os_str(),
-            ],
-        )
-        .unwrap();
+    let (tern_host, bird_host, _link) = common::ternd_and_peer_hosts(TERND_ADDRESS, BIRD_ADDRESS);
+    let (ternd, datastore, socket) = common::spawn_ternd(&tern_host, &manifests(false), &[]);
 
     let bird = peers::start(
         PeerKind::Bird,

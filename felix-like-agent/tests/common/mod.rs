@@ -81,3 +81,51 @@ pub fn secret(name: &str, key: &str, value: &str) -> String {
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: kube-system\nstringData:\n  {key}: {value}\n"
     )
 }
+
+/// ternd's host and a peer's host, joined by a veth with one /24 address at each end.
+pub fn ternd_and_peer_hosts(
+    ternd_address: &str,
+    peer_address: &str,
+) -> (
+    interop_tests::Host,
+    interop_tests::Host,
+    interop_tests::Veth,
+) {
+    let ternd_host = interop_tests::Host::new("ternd").unwrap();
+    let peer_host = interop_tests::Host::new("peer").unwrap();
+    let link = interop_tests::Veth::with_addresses(
+        &ternd_host,
+        &[format!("{ternd_address}/24").parse().unwrap()],
+        &peer_host,
+        &[format!("{peer_address}/24").parse().unwrap()],
+    )
+    .unwrap();
+    (ternd_host, peer_host, link)
+}
+
+/// Starts `ternd --node-name n1` in `host` on a new manifest directory whose `bgp.yaml` is
+/// `manifests`, its API socket in the host's directory, plus `extra` flags. Returns the
+/// process, the manifest directory and the socket.
+pub fn spawn_ternd(
+    host: &interop_tests::Host,
+    manifests: &str,
+    extra: &[&str],
+) -> (interop_tests::Process, PathBuf, PathBuf) {
+    let datastore = host.dir().join("manifests");
+    std::fs::create_dir(&datastore).unwrap();
+    std::fs::write(datastore.join("bgp.yaml"), manifests).unwrap();
+    let socket = host.dir().join("ternd.sock");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "--node-name".as_ref(),
+        "n1".as_ref(),
+        "--datastore".as_ref(),
+        datastore.as_os_str(),
+        "--api-socket".as_ref(),
+        socket.as_os_str(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsStr::new));
+    let ternd = host
+        .spawn("ternd", env!("CARGO_BIN_EXE_ternd"), &args)
+        .unwrap();
+    (ternd, datastore, socket)
+}
