@@ -166,6 +166,7 @@ enum PeerCommand {
         /// Send the peer our routes again.
         #[arg(long = "out", conflicts_with = "direction")]
         outbound: bool,
+        /// Which way, instead of --in / --out (default: both).
         #[arg(long, value_enum)]
         direction: Option<DirectionArgument>,
     },

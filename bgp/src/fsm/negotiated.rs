@@ -101,3 +101,40 @@ fn family_name(afi: Afi, safi: Safi) -> String {
     };
     format!("{}-{safi}", afi_name(afi))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capability_names_list_families_then_features() {
+        let negotiated = Negotiated {
+            peer_asn: 65001,
+            peer_id: Ipv4Addr::new(198, 18, 0, 1),
+            hold_time: 90,
+            families: vec![(Afi::Ipv4, Safi::Unicast), (Afi::Ipv6, Safi::Other(70))],
+            four_octet_as: true,
+            route_refresh: true,
+            enhanced_route_refresh: false,
+            graceful_restart: Some(GracefulRestart {
+                restarting: false,
+                notification: false,
+                restart_time: 120,
+                families: Vec::new(),
+            }),
+            extended_next_hop: vec![(Afi::Ipv4, Safi::Unicast, Afi::Ipv6)],
+            peer_capabilities: vec![Capability::RouteRefresh],
+        };
+        assert_eq!(
+            negotiated.capability_names(),
+            [
+                "multiprotocol ipv4-unicast",
+                "multiprotocol ipv6-safi-70",
+                "4-octet-as",
+                "route-refresh",
+                "graceful-restart",
+                "extended-next-hop ipv4-unicast/ipv6",
+            ]
+        );
+    }
+}
