@@ -152,12 +152,15 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        let api = ApiOptions {
-            socket: &args.api_socket,
-            datastore: &args.datastore,
-            metrics: args.metrics_address,
-        };
-        serve(options, snapshots, signals, api).await
+        serve(
+            options,
+            snapshots,
+            signals,
+            &args.api_socket,
+            &args.datastore,
+            args.metrics_address,
+        )
+        .await
     })
 }
 
@@ -219,41 +222,31 @@ async fn serve(
     options: DaemonOptions,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
-    api_options: ApiOptions<'_>,
+    api_socket: &Path,
+    datastore: &str,
+    metrics: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
-    let ApiOptions {
-        socket: api_socket,
-        datastore,
-        metrics,
-    } = api_options;
     let mut applier = SpeakerApplier::new();
-    let api = AgentApi::new(
-        options.node_name.clone(),
-        applier.subscribe(),
-        applier.peer_configs(),
+    let api = Arc::new(
+        AgentApi::new(
+            options.node_name.clone(),
+            applier.subscribe(),
+            applier.peer_configs(),
+        )
+        .with_datastore(datastore),
     );
-    let api = Arc::new(if datastore == KUBERNETES {
-        api.with_kubernetes_datastore()
-    } else {
-        api.with_file_datastore(datastore)
-    });
+    // Stops when dropped, at the end of this function.
+    let _metrics = match metrics {
+        Some(address) => Some(
+            tern_agent::api::serve_metrics(address, api.clone())
+                .await
+                .with_context(|| format!("cannot serve metrics on {address}"))?,
+        ),
+        None => None,
+    };
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
-    if let Some(address) = metrics {
-        let listener = tern_proto::metrics::bind_metrics(address)
-            .await
-            .with_context(|| format!("cannot serve metrics on {address}"))?;
-        tracing::info!(%address, "serving Prometheus metrics at /metrics");
-        tokio::spawn(tern_proto::metrics::serve_metrics(
-            listener,
-            api.clone(),
-            async move {
-                let _ = metrics_stopped.await;
-            },
-        ));
-    }
     let api_task = tokio::spawn(server.serve(api, async move {
         let _ = api_stopped.await;
     }));
@@ -264,7 +257,6 @@ async fn serve(
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
     applier.shutdown().await;
     let _ = stop_api.send(());
-    let _ = stop_metrics.send(());
     match api_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!("API server: {error}"),
@@ -273,15 +265,6 @@ async fn serve(
     let _ = std::fs::remove_file(api_socket);
     tracing::info!("ternd stopped");
     Ok(())
-}
-
-/// Where the API is served and what it serves resources from.
-struct ApiOptions<'a> {
-    socket: &'a Path,
-    /// `--datastore`: a directory or `kubernetes`.
-    datastore: &'a str,
-    /// `--metrics-address`.
-    metrics: Option<std::net::SocketAddr>,
 }
 
 /// SIGTERM and SIGINT handlers, installed once at start-up.
