@@ -44,8 +44,30 @@ impl Bird {
             socket_path: dir.join("bird.ctl"),
             pid_path: dir.join("bird.pid"),
         };
-        bird.launch()?;
+        bird.launch(false)?;
         Ok(bird)
+    }
+
+    /// A graceful restart of BIRD (RFC 4724): `birdc graceful restart` makes BIRD close its
+    /// sessions without NOTIFICATION and exit, so neighbors with graceful restart keep its
+    /// routes as stale; then `change` edits the configuration and BIRD starts again with `-R`
+    /// (recovery: it waits for its neighbors' End-of-RIBs, then sends its routes and its own
+    /// End-of-RIB). Needs `graceful restart on` (neighbor `graceful_restart`).
+    pub fn graceful_restart(&mut self, change: impl FnOnce(&mut PeerConfig)) -> Result<()> {
+        let output = self.birdc(&["graceful", "restart"])?;
+        if !output.contains("Graceful restart") {
+            return Err(Error::parse(
+                "birdc graceful restart",
+                "not started",
+                &output,
+            ));
+        }
+        self.daemon.wait_exit(
+            "BIRD (graceful restart)",
+            std::time::Duration::from_secs(10),
+        )?;
+        change(&mut self.config);
+        self.launch(true)
     }
 
     /// Path of the control socket (for `birdc -s`).
@@ -69,24 +91,23 @@ impl Bird {
         Ok(())
     }
 
-    fn launch(&mut self) -> Result<()> {
+    /// Starts BIRD; `recovering`: with `-R` (graceful-restart recovery).
+    fn launch(&mut self, recovering: bool) -> Result<()> {
         self.write_config()?;
         let _ = std::fs::remove_file(&self.socket_path);
-        let process = spawn_in(
-            &self.host,
-            "bird",
-            "bird",
-            &[
-                "-f",
-                "-c",
-                self.config_path.to_str().unwrap_or_default(),
-                "-s",
-                self.socket_path.to_str().unwrap_or_default(),
-                "-P",
-                self.pid_path.to_str().unwrap_or_default(),
-            ],
-            &[],
-        )?;
+        let mut args = vec![
+            "-f",
+            "-c",
+            self.config_path.to_str().unwrap_or_default(),
+            "-s",
+            self.socket_path.to_str().unwrap_or_default(),
+            "-P",
+            self.pid_path.to_str().unwrap_or_default(),
+        ];
+        if recovering {
+            args.push("-R");
+        }
+        let process = spawn_in(&self.host, "bird", "bird", &args, &[])?;
         self.daemon.set(process);
         wait_until("birdc to answer", STARTUP_TIMEOUT, || {
             self.daemon.check_running()?;
@@ -166,7 +187,7 @@ impl BgpPeer for Bird {
 
     fn restart(&mut self) -> Result<()> {
         self.stop()?;
-        self.launch()
+        self.launch(false)
     }
 
     fn freeze(&self) -> Result<()> {
