@@ -1,0 +1,96 @@
+//! Max-prefix (RFC 4486) with a real peer (issue 3, acceptance point 5): a GoBGP peer that
+//! sends more prefixes than tern's limit gets NOTIFICATION Cease / Maximum Number of
+//! Prefixes Reached (6/1), as GoBGP itself reports it, and its routes leave tern's Loc-RIB.
+
+mod tern_lab;
+
+use std::net::IpAddr;
+
+use interop_tests::peers::gobgp::GoBgp;
+use interop_tests::peers::{BgpPeer, Neighbor, PeerConfig, Route};
+use interop_tests::tern::{PeerSpec, SpeakerSpec};
+use tern_lab::{CONVERGE, Lab, net};
+
+const TERN_AS: u32 = 65001;
+const GOBGP_AS: u32 = 65002;
+const LIMIT: u32 = 10;
+
+#[test]
+fn gobgp_sending_more_than_the_limit_gets_cease_1() {
+    let mut lab = Lab::new("maxp", [198, 18, 33]);
+    let tern_host = lab.host("tern", 1);
+    let gobgp_host = lab.host("gobgp", 2);
+    let (tern_address, gobgp_address) = (lab.address(1), lab.address(2));
+    let gobgp_config = PeerConfig::new(gobgp_address, GOBGP_AS).neighbor(
+        Neighbor::new(IpAddr::V4(tern_address), TERN_AS).local_address(IpAddr::V4(gobgp_address)),
+    );
+    let mut gobgp = GoBgp::start(&gobgp_host, gobgp_config)
+        .unwrap_or_else(|e| lab.fail(format!("start GoBGP: {e}")));
+    let tern = lab.tern(
+        &tern_host,
+        SpeakerSpec::new(TERN_AS, tern_address).peer(
+            PeerSpec::new(IpAddr::V4(gobgp_address), GOBGP_AS)
+                .local_address(IpAddr::V4(tern_address))
+                .families(true, false)
+                .max_prefixes(LIMIT),
+        ),
+    );
+    lab.established(&gobgp, tern_address);
+    // Up to the limit: accepted, the session stays.
+    let prefixes: Vec<_> = (0..=LIMIT)
+        .map(|i| net(&format!("198.19.33.{}/32", i * 4)))
+        .collect();
+    for prefix in &prefixes[..LIMIT as usize] {
+        lab.check(gobgp.announce(Route::new(*prefix)));
+    }
+    lab.wait("tern to accept the limit's worth", CONVERGE, || {
+        let peer = tern
+            .peer(IpAddr::V4(gobgp_address))
+            .map_err(|e| e.to_string())?;
+        Ok((peer.prefixes_received == LIMIT as usize && peer.state == "Established").then_some(()))
+    });
+    // One more: Cease/1.
+    lab.check(gobgp.announce(Route::new(prefixes[LIMIT as usize])));
+    // GoBGP logs (with --log-plain, on stdout) `received notification Code=6 Data="[0 1 1
+    // 0 0 0 10]" ... Subcode=1` and `Peer Down ... Reason="notification-received code
+    // 6(cease) subcode 1(maximum number of prefixes reached)"`.
+    let log_path = gobgp_host.dir().join("gobgpd.stdout");
+    let notification = lab.wait("GoBGP to receive Cease/1", CONVERGE, || {
+        let log = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
+        Ok(log
+            .lines()
+            .find(|line| line.contains("received notification"))
+            .map(str::to_string))
+    });
+    println!("GoBGP: {notification}");
+    assert!(
+        notification.contains("Code=6") && notification.contains("Subcode=1"),
+        "GoBGP's notification: {notification}"
+    );
+    // RFC 4486 §4 data: AFI 1, SAFI 1, the limit as 4 octets.
+    assert!(
+        notification.contains(&format!("Data=\"[0 1 1 0 0 0 {LIMIT}]\"")),
+        "GoBGP's notification data: {notification}"
+    );
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+    assert!(
+        log.contains("subcode 1(maximum number of prefixes reached)"),
+        "GoBGP's Peer Down reason:\n{log}"
+    );
+    let status = lab.check(tern.peer(IpAddr::V4(gobgp_address)));
+    println!("tern: {status:?}");
+    assert_ne!(status.state, "Established", "{status:?}");
+    assert!(
+        status
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("6/1")),
+        "{status:?}"
+    );
+    lab.check(tern.wait_no_route(prefixes[0], CONVERGE));
+    // Without a restart timer tern stays down, though GoBGP keeps trying.
+    let state = lab.check(tern.peer_state(IpAddr::V4(gobgp_address)));
+    assert!(!state.is_established(), "{state}");
+    let gobgp_state = lab.check(gobgp.session_state(IpAddr::V4(tern_address)));
+    assert!(!gobgp_state.is_established(), "GoBGP: {gobgp_state}");
+}
