@@ -200,8 +200,11 @@ fn export_cases() -> Vec<Case> {
     ]
 }
 
-/// Import cases: routes announced by the eBGP BIRD; what tern's Loc-RIB must hold.
-fn import_cases() -> Vec<(&'static str, Vec<RuleSpec>, Vec<(Route, Seen)>)> {
+/// An import case: rule kind, rules, and the routes the eBGP BIRD announces with what tern's
+/// Loc-RIB must hold for each.
+type ImportCase = (&'static str, Vec<RuleSpec>, Vec<(Route, Seen)>);
+
+fn import_cases() -> Vec<ImportCase> {
     use Seen::*;
     vec![
         (

@@ -5,7 +5,7 @@
 pub mod config;
 pub mod parse;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -48,12 +48,10 @@ impl Bird {
         Ok(bird)
     }
 
-    /// A graceful restart of BIRD (RFC 4724): `birdc graceful restart` makes BIRD close its
-    /// sessions without NOTIFICATION and exit, so neighbors with graceful restart keep its
-    /// routes as stale; then `change` edits the configuration and BIRD starts again with `-R`
-    /// (recovery: it waits for its neighbors' End-of-RIBs, then sends its routes and its own
-    /// End-of-RIB). Needs `graceful restart on` (neighbor `graceful_restart`).
-    pub fn graceful_restart(&mut self, change: impl FnOnce(&mut PeerConfig)) -> Result<()> {
+    /// First half of a graceful restart (RFC 4724): `birdc graceful restart` makes BIRD
+    /// close its sessions without NOTIFICATION and exit, so neighbors with graceful restart
+    /// keep its routes as stale. Needs `graceful restart on` (neighbor `graceful_restart`).
+    pub fn graceful_shutdown(&mut self) -> Result<()> {
         let output = self.birdc(&["graceful", "restart"])?;
         if !output.contains("Graceful restart") {
             return Err(Error::parse(
@@ -65,7 +63,13 @@ impl Bird {
         self.daemon.wait_exit(
             "BIRD (graceful restart)",
             std::time::Duration::from_secs(10),
-        )?;
+        )
+    }
+
+    /// Second half: `change` edits the configuration, then BIRD starts with `-R` (recovery:
+    /// the F bit in its capability; it waits for its neighbors' End-of-RIBs, then sends its
+    /// routes and its own End-of-RIB).
+    pub fn recover(&mut self, change: impl FnOnce(&mut PeerConfig)) -> Result<()> {
         change(&mut self.config);
         self.launch(true)
     }
@@ -157,7 +161,21 @@ impl BgpPeer for Bird {
             .enumerate()
             .map(|(index, n)| (config::protocol_name(index), n.address))
             .collect();
-        parse::routes(&output, &neighbors)
+        let mut routes = parse::routes(&output, &neighbors)?;
+        if self.config.neighbors.iter().any(|n| n.graceful_restart) {
+            let restarting =
+                parse::graceful_restart_active(&self.birdc(&["show", "protocols", "all"])?);
+            let stale: HashSet<IpAddr> = restarting
+                .iter()
+                .filter_map(|protocol| neighbors.get(protocol).copied())
+                .collect();
+            for route in &mut routes {
+                if route.from.is_some_and(|from| stale.contains(&from)) {
+                    route.stale = true;
+                }
+            }
+        }
+        Ok(routes)
     }
 
     fn session_state(&self, neighbor: IpAddr) -> Result<SessionState> {
