@@ -23,72 +23,106 @@ fn assert_reflected(who: &str, route: &PeerRoute, origin: Ipv4Addr, cluster: Ipv
     assert_eq!(route.local_pref, Some(100), "{who}: {route:?}");
 }
 
-/// tern (.1) reflects for BIRD (.11) and FRR (.12); both also announce 198.51.100.0/24 with
-/// the same attributes, and tern's Loc-RIB keeps both paths as multipath.
+/// tern (.1) reflects for its clients BIRD (.11) and FRR (.12) and its non-clients GoBGP
+/// (.13) and ExaBGP (.14), each announcing `203.0.113.<octet>/32` (RFC 4456 §6: routes from a
+/// client go to every other peer, routes from a non-client only to clients). BIRD and FRR also
+/// announce 198.51.100.0/24 with the same attributes, and tern's Loc-RIB keeps both paths as
+/// multipath.
 #[test]
 fn tern_reflects_between_bird_and_frr_and_keeps_equal_paths() {
     let mut lab = Lab::new("rr", [198, 18, 30]);
     let tern_host = lab.host("tern", 1);
-    let bird_host = lab.host("bird", 11);
-    let frr_host = lab.host("frr", 12);
-    let (tern_address, bird_address, frr_address) =
-        (lab.address(1), lab.address(11), lab.address(12));
     let cluster = Ipv4Addr::new(198, 18, 30, 250);
+    let tern_address = lab.address(1);
     let shared = net("198.51.100.0/24");
-    let client = |address: Ipv4Addr, own_octet: u8| {
-        PeerConfig::new(address, AS)
+    let own = |octet: u8| net(&format!("203.0.113.{octet}/32"));
+    // (kind, octet, client)
+    let members = [
+        (PeerKind::Bird, 11u8, true),
+        (PeerKind::Frr, 12, true),
+        (PeerKind::GoBgp, 13, false),
+        (PeerKind::ExaBgp, 14, false),
+    ];
+    let mut routers = Vec::new();
+    for (kind, octet, client) in members {
+        let host = lab.host(&format!("{kind:?}").to_lowercase(), octet);
+        let address = lab.address(octet);
+        let mut config = PeerConfig::new(address, AS)
             .neighbor(
                 Neighbor::new(IpAddr::V4(tern_address), AS).local_address(IpAddr::V4(address)),
             )
-            .route(
-                Route::new(net(&format!("203.0.113.{own_octet}/32")))
-                    .community(65100, own_octet.into()),
-            )
-            .route(Route::new(shared))
-    };
-    let bird = lab.router(PeerKind::Bird, &bird_host, client(bird_address, 11));
-    let frr = lab.router(PeerKind::Frr, &frr_host, client(frr_address, 12));
-    let reflector_client = |address: Ipv4Addr| {
-        PeerSpec::new(IpAddr::V4(address), AS)
+            .route(Route::new(own(octet)).community(65100, octet.into()));
+        if client {
+            config = config.route(Route::new(shared));
+        }
+        routers.push((lab.router(kind, &host, config), octet, client));
+    }
+    let mut spec = SpeakerSpec::new(AS, tern_address)
+        .cluster_id(cluster)
+        .route(RouteSpec::new(net("198.19.30.0/24")));
+    for (_, octet, client) in members {
+        let mut peer = PeerSpec::new(IpAddr::V4(lab.address(octet)), AS)
             .local_address(IpAddr::V4(tern_address))
-            .families(true, false)
-            .route_reflector_client()
-    };
-    let tern = lab.tern(
-        &tern_host,
-        SpeakerSpec::new(AS, tern_address)
-            .cluster_id(cluster)
-            .peer(reflector_client(bird_address))
-            .peer(reflector_client(frr_address))
-            .route(RouteSpec::new(net("198.19.30.0/24"))),
-    );
-    lab.established(bird.as_ref(), tern_address);
-    lab.established(frr.as_ref(), tern_address);
+            .families(true, false);
+        if client {
+            peer = peer.route_reflector_client();
+        }
+        spec = spec.peer(peer);
+    }
+    let tern = lab.tern(&tern_host, spec);
+    for (router, _, _) in &routers {
+        lab.established(router.as_ref(), tern_address);
+    }
 
-    for (receiver, sender_octet) in [(&bird, 12u8), (&frr, 11u8)] {
-        let prefix = net(&format!("203.0.113.{sender_octet}/32"));
-        let route = lab.check(receiver.wait_route(prefix, CONVERGE));
-        let who = format!("{:?} receiving {prefix} reflected by tern", receiver.kind());
-        assert_reflected(&who, &route, lab.address(sender_octet), cluster);
-        assert_eq!(
-            route.from,
-            Some(IpAddr::V4(tern_address)),
-            "{who}: {route:?}"
-        );
-        assert!(
-            route
-                .communities
-                .contains(&(65100, u16::from(sender_octet))),
-            "{who}: {route:?}"
-        );
+    // Every reflection that must happen, with its attributes; tern's own route everywhere.
+    for (receiver, receiver_octet, receiver_is_client) in &routers {
+        for (_, sender_octet, sender_is_client) in &routers {
+            if sender_octet == receiver_octet || !(*sender_is_client || *receiver_is_client) {
+                continue;
+            }
+            let prefix = own(*sender_octet);
+            let route = lab.check(receiver.wait_route(prefix, CONVERGE));
+            let who = format!("{:?} receiving {prefix} reflected by tern", receiver.kind());
+            assert_reflected(&who, &route, lab.address(*sender_octet), cluster);
+            assert_eq!(
+                route.from,
+                Some(IpAddr::V4(tern_address)),
+                "{who}: {route:?}"
+            );
+            assert!(
+                route
+                    .communities
+                    .contains(&(65100, u16::from(*sender_octet))),
+                "{who}: {route:?}"
+            );
+        }
         // tern's own route is not reflected: no ORIGINATOR_ID, no CLUSTER_LIST.
-        let own = lab.check(receiver.wait_route(net("198.19.30.0/24"), CONVERGE));
-        assert_eq!(own.next_hop, IpAddr::V4(tern_address), "{own:?}");
+        let own_route = lab.check(receiver.wait_route(net("198.19.30.0/24"), CONVERGE));
         assert_eq!(
-            (own.originator_id, own.cluster_list.len()),
-            (None, 0),
-            "{own:?}"
+            own_route.next_hop,
+            IpAddr::V4(tern_address),
+            "{own_route:?}"
         );
+        assert_eq!(
+            (own_route.originator_id, own_route.cluster_list.len()),
+            (None, 0),
+            "{own_route:?}"
+        );
+    }
+    // Non-client to non-client is not reflected. Every receiver above already got its
+    // reflections, so one for this would have been sent by now.
+    for (receiver, receiver_octet, receiver_is_client) in &routers {
+        for (_, sender_octet, sender_is_client) in &routers {
+            if sender_octet != receiver_octet && !*sender_is_client && !*receiver_is_client {
+                let prefix = own(*sender_octet);
+                let routes = lab.check(receiver.routes_for(prefix));
+                assert!(
+                    routes.is_empty(),
+                    "{:?} (non-client) received {prefix} of a non-client: {routes:?}",
+                    receiver.kind()
+                );
+            }
+        }
     }
 
     let paths = lab.wait(
@@ -100,6 +134,7 @@ fn tern_reflects_between_bird_and_frr_and_keeps_equal_paths() {
             Ok((paths.len() == 2).then_some(paths))
         },
     );
+    let (bird_address, frr_address) = (lab.address(11), lab.address(12));
     let mut next_hops: Vec<_> = paths.iter().filter_map(|p| p.next_hop).collect();
     next_hops.sort();
     assert_eq!(
@@ -121,6 +156,61 @@ fn tern_reflects_between_bird_and_frr_and_keeps_equal_paths() {
             path.from, path.next_hop, path.med, path.best, path.multipath
         );
     }
+}
+
+/// eBGP multipath: two GoBGP peers in different ASes announce one prefix with AS paths of
+/// the same length; tern keeps both (like FRR's `as-path multipath-relax`), and one again
+/// after the other withdraws.
+#[test]
+fn two_ebgp_gobgp_peers_give_tern_two_equal_paths() {
+    let mut lab = Lab::new("ecmp", [198, 18, 36]);
+    let tern_host = lab.host("tern", 1);
+    let tern_address = lab.address(1);
+    let prefix = net("198.51.100.64/26");
+    let mut spec = SpeakerSpec::new(AS, tern_address);
+    let mut routers = Vec::new();
+    for (octet, asn) in [(2u8, 65201u32), (3, 65202)] {
+        let host = lab.host("gobgp", octet);
+        let address = lab.address(octet);
+        let config = PeerConfig::new(address, asn)
+            .neighbor(
+                Neighbor::new(IpAddr::V4(tern_address), AS).local_address(IpAddr::V4(address)),
+            )
+            .route(Route::new(prefix));
+        routers.push(lab.router(PeerKind::GoBgp, &host, config));
+        spec = spec.peer(
+            PeerSpec::new(IpAddr::V4(address), asn)
+                .local_address(IpAddr::V4(tern_address))
+                .families(true, false),
+        );
+    }
+    let tern = lab.tern(&tern_host, spec);
+    let paths_to = |count: usize| {
+        lab.wait(
+            &format!("tern to hold {count} path(s) to {prefix}"),
+            CONVERGE,
+            || {
+                let rib = tern.loc_rib().map_err(|e| e.to_string())?;
+                let paths: Vec<_> = rib.into_iter().filter(|e| e.prefix == prefix).collect();
+                Ok((paths.len() == count).then_some(paths))
+            },
+        )
+    };
+    let paths = paths_to(2);
+    let mut paths_by_as: Vec<_> = paths
+        .iter()
+        .map(|p| (p.as_path.clone(), p.multipath))
+        .collect();
+    paths_by_as.sort();
+    assert_eq!(
+        paths_by_as,
+        vec![(vec![65201], true), (vec![65202], true)],
+        "{paths:#?}"
+    );
+    lab.check(routers[0].withdraw(prefix));
+    let paths = paths_to(1);
+    assert_eq!(paths[0].as_path, vec![65202], "{paths:#?}");
+    assert!(paths[0].best, "{paths:#?}");
 }
 
 /// FRR (.1) reflects between its clients tern (.2) and BIRD (.3).
