@@ -8,7 +8,7 @@ use std::net::IpAddr;
 
 use interop_tests::peers::gobgp::GoBgp;
 use interop_tests::peers::{BgpPeer, Neighbor, PeerConfig, Route};
-use interop_tests::tern::{PeerSpec, SpeakerSpec};
+use interop_tests::tern::{MaxPrefixSpec, PeerSpec, SpeakerSpec};
 use tern_lab::{CONVERGE, Lab, net};
 
 const TERN_AS: u32 = 65001;
@@ -93,4 +93,77 @@ fn gobgp_sending_more_than_the_limit_gets_cease_1() {
     assert!(!state.is_established(), "{state}");
     let gobgp_state = lab.check(gobgp.session_state(IpAddr::V4(tern_address)));
     assert!(!gobgp_state.is_established(), "GoBGP: {gobgp_state}");
+}
+
+/// With a warning threshold (80 %) and a restart timer (2 s): tern warns at 8 prefixes,
+/// closes at 11, starts the session again after the timer, and closes it again because GoBGP
+/// still sends 11.
+#[test]
+fn warning_threshold_and_restart_timer() {
+    let mut lab = Lab::new("maxr", [198, 18, 37]);
+    let tern_host = lab.host("tern", 1);
+    let gobgp_host = lab.host("gobgp", 2);
+    let (tern_address, gobgp_address) = (lab.address(1), lab.address(2));
+    let gobgp_config = PeerConfig::new(gobgp_address, GOBGP_AS).neighbor(
+        Neighbor::new(IpAddr::V4(tern_address), TERN_AS).local_address(IpAddr::V4(gobgp_address)),
+    );
+    let mut gobgp = GoBgp::start(&gobgp_host, gobgp_config)
+        .unwrap_or_else(|e| lab.fail(format!("start GoBGP: {e}")));
+    let mut peer = PeerSpec::new(IpAddr::V4(gobgp_address), GOBGP_AS)
+        .local_address(IpAddr::V4(tern_address))
+        .families(true, false);
+    peer.max_prefixes = Some(MaxPrefixSpec {
+        limit: LIMIT,
+        warning_threshold_percent: 80,
+        restart_after_ms: Some(2000),
+    });
+    let tern = lab.tern(
+        &tern_host,
+        SpeakerSpec::new(TERN_AS, tern_address).peer(peer),
+    );
+    lab.established(&gobgp, tern_address);
+    let tern_log = || std::fs::read_to_string(tern.process().stderr_path()).unwrap_or_default();
+    let prefixes: Vec<_> = (0..=LIMIT)
+        .map(|i| net(&format!("198.19.37.{}/32", i * 4)))
+        .collect();
+    for prefix in &prefixes[..8] {
+        lab.check(gobgp.announce(Route::new(*prefix)));
+    }
+    lab.wait("tern to warn at 80 % of the limit", CONVERGE, || {
+        Ok(tern_log()
+            .contains("prefix limit nearly reached")
+            .then_some(()))
+    });
+    for prefix in &prefixes[8..] {
+        lab.check(gobgp.announce(Route::new(*prefix)));
+    }
+    let log_path = gobgp_host.dir().join("gobgpd.stdout");
+    let notifications = || {
+        std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| {
+                line.contains("received notification")
+                    && line.contains("Code=6")
+                    && line.contains("Subcode=1")
+            })
+            .count()
+    };
+    lab.wait("GoBGP to receive Cease/1", CONVERGE, || {
+        Ok((notifications() >= 1).then_some(()))
+    });
+    let first = std::time::Instant::now();
+    // The restart timer brings the session back, and the limit closes it again.
+    lab.wait(
+        "tern to restart the session and close it again",
+        CONVERGE,
+        || Ok((notifications() >= 2).then_some(())),
+    );
+    println!(
+        "second Cease/1 {} ms after the first (restart timer 2000 ms)",
+        tern_lab::ms(first.elapsed())
+    );
+    let log = tern_log();
+    let closes = log.matches("prefix limit exceeded").count();
+    assert!(closes >= 2, "tern closed {closes} times:\n{log}");
 }
