@@ -7,300 +7,22 @@
 //! the attributes they set. Import: the eBGP BIRD (and for the peer-type rule the iBGP one too)
 //! announces the routes and tern's Loc-RIB must hold exactly what the rules accept.
 
+mod filter_table;
 mod tern_lab;
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr};
 
+use filter_table::{
+    EXTERNAL_AS, Seen, TERN_AS, export_cases, export_v6_cases, flatten, import_cases,
+    import_v6_cases, route,
+};
 use interop_tests::peers::{BgpPeer, Neighbor, PeerConfig, PeerKind, PeerRoute, Route};
 use interop_tests::tern::{
-    FilterSpec, MatchOperatorSpec, OperationSpec, PeerSpec, PeerTypeSpec, RouteSpec, RuleSpec,
-    SpeakerSpec,
+    FilterSpec, MatchOperatorSpec, PeerSpec, PeerTypeSpec, RouteSpec, RuleSpec, SpeakerSpec,
 };
 use ipnetwork::IpNetwork;
 use tern_lab::{CONVERGE, Lab, net};
-
-use MatchOperatorSpec::{Equal, In, NotEqual, NotIn};
-
-const TERN_AS: u32 = 65001;
-const EXTERNAL_AS: u32 = 65002;
-
-/// What a receiver must see for one route.
-#[derive(Debug, Clone, PartialEq)]
-enum Seen {
-    /// Not received.
-    Absent,
-    /// Received with the default attributes.
-    Plain,
-    /// Received carrying this community.
-    Community(u16, u16),
-    /// Received with exactly this AS_PATH.
-    AsPath(Vec<u32>),
-    /// Received with this LOCAL_PREF.
-    LocalPref(u32),
-}
-
-/// One rule kind: the rules (appended to the filter in table order) and, per route, what the
-/// eBGP and the iBGP side see.
-struct Case {
-    kind: &'static str,
-    rules: Vec<RuleSpec>,
-    /// (route, at the eBGP side, at the iBGP side).
-    routes: Vec<(Route, Seen, Seen)>,
-}
-
-fn case(kind: &'static str, rules: Vec<RuleSpec>, routes: Vec<(Route, Seen, Seen)>) -> Case {
-    Case {
-        kind,
-        rules,
-        routes,
-    }
-}
-
-fn route(prefix: &str) -> Route {
-    Route::new(net(prefix))
-}
-
-/// Same outcome on both sides.
-fn both(route: Route, seen: Seen) -> (Route, Seen, Seen) {
-    (route, seen.clone(), seen)
-}
-
-fn export_cases() -> Vec<Case> {
-    use Seen::*;
-    vec![
-        case(
-            "cidr Equal",
-            vec![RuleSpec::reject().cidr(net("198.19.21.0/24"), Equal)],
-            vec![
-                both(route("198.19.21.0/24"), Absent),
-                both(route("198.19.21.0/25"), Plain),
-            ],
-        ),
-        case(
-            "cidr NotEqual (with a community guard)",
-            vec![
-                RuleSpec::reject()
-                    .cidr(net("198.19.22.0/24"), NotEqual)
-                    .community("65001:22"),
-            ],
-            vec![
-                both(route("198.19.22.0/24").community(65001, 22), Plain),
-                both(route("198.19.22.128/25").community(65001, 22), Absent),
-            ],
-        ),
-        case(
-            "cidr In with prefixLength 25-26",
-            vec![
-                RuleSpec::reject()
-                    .cidr(net("198.19.24.0/22"), In)
-                    .prefix_length(Some(25), Some(26)),
-            ],
-            vec![
-                both(route("198.19.24.0/25"), Absent),
-                both(route("198.19.25.0/26"), Absent),
-                both(route("198.19.26.0/24"), Plain),
-                both(route("198.19.27.0/27"), Plain),
-            ],
-        ),
-        case(
-            "cidr NotIn (with a community guard)",
-            vec![
-                RuleSpec::reject()
-                    .cidr(net("198.19.28.0/24"), NotIn)
-                    .community("65001:28"),
-            ],
-            vec![
-                both(route("198.19.28.0/25").community(65001, 28), Plain),
-                both(route("203.0.113.28/32").community(65001, 28), Absent),
-            ],
-        ),
-        case(
-            "community",
-            vec![RuleSpec::reject().community("65001:30")],
-            vec![
-                both(route("198.19.30.0/24").community(65001, 30), Absent),
-                both(route("198.19.31.0/24").community(65001, 31), Plain),
-            ],
-        ),
-        case(
-            "asPathPrefix",
-            vec![RuleSpec::reject().as_path_prefix(&[64630])],
-            vec![
-                both(route("198.19.32.0/24").as_path(&[64630, 64631]), Absent),
-                (
-                    route("198.19.33.0/24").as_path(&[64631, 64630]),
-                    AsPath(vec![TERN_AS, 64631, 64630]),
-                    AsPath(vec![64631, 64630]),
-                ),
-            ],
-        ),
-        case(
-            "peerType eBGP",
-            vec![
-                RuleSpec::reject()
-                    .peer_type(PeerTypeSpec::External)
-                    .cidr(net("198.19.34.0/24"), Equal),
-            ],
-            vec![(route("198.19.34.0/24"), Absent, Plain)],
-        ),
-        case(
-            "Accept + addCommunity",
-            vec![RuleSpec::accept().cidr(net("198.19.36.0/24"), Equal).then(
-                OperationSpec::AddCommunity {
-                    value: "65001:360".into(),
-                },
-            )],
-            vec![both(route("198.19.36.0/24"), Community(65001, 360))],
-        ),
-        case(
-            "Accept + prependASPath",
-            vec![RuleSpec::accept().cidr(net("198.19.37.0/24"), Equal).then(
-                OperationSpec::PrependAsPath {
-                    prefix: vec![64999, 64999],
-                },
-            )],
-            vec![(
-                route("198.19.37.0/24"),
-                AsPath(vec![TERN_AS, 64999, 64999]),
-                AsPath(vec![64999, 64999]),
-            )],
-        ),
-        case(
-            "Accept + setLocalPreference (iBGP only carries it)",
-            vec![
-                RuleSpec::accept()
-                    .cidr(net("198.19.38.0/24"), Equal)
-                    .then(OperationSpec::SetLocalPreference { value: 250 }),
-            ],
-            vec![(route("198.19.38.0/24"), Plain, LocalPref(250))],
-        ),
-        case(
-            "the first matching rule decides",
-            vec![
-                RuleSpec::accept().cidr(net("198.19.39.0/24"), Equal),
-                RuleSpec::reject().cidr(net("198.19.39.0/24"), In),
-            ],
-            vec![
-                both(route("198.19.39.0/24"), Plain),
-                both(route("198.19.39.128/25"), Absent),
-            ],
-        ),
-        case(
-            // Only learned routes match: tern's own route in the range passes, the eBGP
-            // BIRD's route in it is not passed on to the iBGP BIRD (see `main`).
-            "source RemotePeers",
-            vec![
-                RuleSpec::reject()
-                    .remote_peers()
-                    .cidr(net("198.19.60.0/24"), In),
-            ],
-            vec![both(route("198.19.60.0/25"), Plain)],
-        ),
-    ]
-}
-
-/// An import case: rule kind, rules, and the routes the eBGP BIRD announces with what tern's
-/// Loc-RIB must hold for each.
-type ImportCase = (&'static str, Vec<RuleSpec>, Vec<(Route, Seen)>);
-
-fn import_cases() -> Vec<ImportCase> {
-    use Seen::*;
-    vec![
-        (
-            "cidr Equal",
-            vec![RuleSpec::reject().cidr(net("198.19.41.0/24"), Equal)],
-            vec![
-                (route("198.19.41.0/24"), Absent),
-                (route("198.19.41.0/25"), Plain),
-            ],
-        ),
-        (
-            "cidr NotEqual (with a community guard)",
-            vec![
-                RuleSpec::reject()
-                    .cidr(net("198.19.42.0/24"), NotEqual)
-                    .community("65002:42"),
-            ],
-            vec![
-                (route("198.19.42.0/24").community(65002, 42), Plain),
-                (route("198.19.42.128/25").community(65002, 42), Absent),
-            ],
-        ),
-        (
-            "cidr In with prefixLength 25-26",
-            vec![
-                RuleSpec::reject()
-                    .cidr(net("198.19.44.0/22"), In)
-                    .prefix_length(Some(25), Some(26)),
-            ],
-            vec![
-                (route("198.19.44.0/25"), Absent),
-                (route("198.19.45.0/26"), Absent),
-                (route("198.19.46.0/24"), Plain),
-                (route("198.19.47.0/27"), Plain),
-            ],
-        ),
-        (
-            "cidr NotIn (with a community guard)",
-            vec![
-                RuleSpec::reject()
-                    .cidr(net("198.19.48.0/24"), NotIn)
-                    .community("65002:48"),
-            ],
-            vec![
-                (route("198.19.48.0/25").community(65002, 48), Plain),
-                (route("203.0.113.48/32").community(65002, 48), Absent),
-            ],
-        ),
-        (
-            "community",
-            vec![RuleSpec::reject().community("65002:52")],
-            vec![
-                (route("198.19.52.0/24").community(65002, 52), Absent),
-                (route("198.19.53.0/24").community(65002, 53), Plain),
-            ],
-        ),
-        (
-            "asPathPrefix",
-            vec![RuleSpec::reject().as_path_prefix(&[EXTERNAL_AS, 64760])],
-            vec![
-                (route("198.19.54.0/24").as_path(&[64760]), Absent),
-                (
-                    route("198.19.55.0/24").as_path(&[64761]),
-                    AsPath(vec![EXTERNAL_AS, 64761]),
-                ),
-            ],
-        ),
-        (
-            "Accept + addCommunity",
-            vec![RuleSpec::accept().cidr(net("198.19.57.0/24"), Equal).then(
-                OperationSpec::AddCommunity {
-                    value: "65001:570".into(),
-                },
-            )],
-            vec![(route("198.19.57.0/24"), Community(65001, 570))],
-        ),
-        (
-            "Accept + prependASPath",
-            vec![RuleSpec::accept().cidr(net("198.19.58.0/24"), Equal).then(
-                OperationSpec::PrependAsPath {
-                    prefix: vec![64999],
-                },
-            )],
-            vec![(route("198.19.58.0/24"), AsPath(vec![64999, EXTERNAL_AS]))],
-        ),
-        (
-            "Accept + setLocalPreference",
-            vec![
-                RuleSpec::accept()
-                    .cidr(net("198.19.59.0/24"), Equal)
-                    .then(OperationSpec::SetLocalPreference { value: 300 }),
-            ],
-            vec![(route("198.19.59.0/24"), LocalPref(300))],
-        ),
-    ]
-}
 
 /// Announced by both BIRDs; the import rule drops the iBGP one's path.
 const PEER_TYPE_PREFIX: &str = "198.19.56.0/24";
@@ -377,6 +99,7 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
     let external_host = lab.host("bird-e", 3);
     let (tern_address, internal_address, external_address) =
         (lab.address(1), lab.address(2), lab.address(3));
+    let (tern_v6, external_v6) = (IpAddr::V6(lab.address6(1)), IpAddr::V6(lab.address6(3)));
     let exports = export_cases();
     let imports = import_cases();
 
@@ -390,10 +113,18 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
     for (_, rules, _) in &imports {
         filter.import_v4.extend(rules.iter().cloned());
     }
+    let exports_v6 = export_v6_cases();
+    let imports_v6 = import_v6_cases();
+    for (_, rules, _) in &exports_v6 {
+        filter.export_v6.extend(rules.iter().cloned());
+    }
+    for (_, rules, _) in &imports_v6 {
+        filter.import_v6.extend(rules.iter().cloned());
+    }
     filter.import_v4.push(
         RuleSpec::reject()
             .peer_type(PeerTypeSpec::Internal)
-            .cidr(net(PEER_TYPE_PREFIX), Equal),
+            .cidr(net(PEER_TYPE_PREFIX), MatchOperatorSpec::Equal),
     );
 
     let bird = |address: Ipv4Addr, asn: u32, routes: Vec<Route>| {
@@ -409,10 +140,16 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
         .collect();
     external_routes.push(route(PEER_TYPE_PREFIX));
     external_routes.push(route(LEARNED_IN_SOURCE_RANGE));
+    external_routes.extend(
+        imports_v6
+            .iter()
+            .flat_map(|(_, _, routes)| routes.iter().map(|(route, _)| route.clone())),
+    );
     let external = lab.router(
         PeerKind::Bird,
         &external_host,
-        bird(external_address, EXTERNAL_AS, external_routes),
+        bird(external_address, EXTERNAL_AS, external_routes)
+            .neighbor(Neighbor::new(tern_v6, TERN_AS).local_address(external_v6)),
     );
     let internal = lab.router(
         PeerKind::Bird,
@@ -428,12 +165,22 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
                 .filter(filter.clone()),
         );
     }
-    for case in &exports {
-        for (route, _, _) in &case.routes {
-            let mut originated = RouteSpec::new(route.prefix).as_path(&route.as_path);
-            originated.communities = route.communities.clone();
-            spec = spec.route(originated);
-        }
+    spec = spec.peer(
+        PeerSpec::new(external_v6, EXTERNAL_AS)
+            .local_address(tern_v6)
+            .families(false, true)
+            .filter(filter.clone()),
+    );
+    let v6_routes = exports_v6
+        .iter()
+        .flat_map(|(_, _, routes)| routes.iter().map(|(r, _)| r));
+    let v4_routes = exports
+        .iter()
+        .flat_map(|case| case.routes.iter().map(|(r, _, _)| r));
+    for route in v4_routes.chain(v6_routes) {
+        let mut originated = RouteSpec::new(route.prefix).as_path(&route.as_path);
+        originated.communities = route.communities.clone();
+        spec = spec.route(originated);
     }
     let tern = lab.tern(&tern_host, spec);
     lab.established(external.as_ref(), tern_address);
@@ -444,7 +191,7 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
         let peer_rib = peer.rib().map_err(|e| e.to_string())?;
         Ok(peer_rib
             .into_iter()
-            .filter(|r| r.from == Some(IpAddr::V4(tern_address)))
+            .filter(|r| r.from == Some(IpAddr::V4(tern_address)) || r.from == Some(tern_v6))
             .collect::<Vec<_>>())
     };
     let expected_at = |external_side: bool| {
@@ -457,12 +204,11 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
                 })
             })
             .collect();
-        if !external_side {
-            expected.push((
-                net(LEARNED_IN_SOURCE_RANGE),
-                Seen::Absent,
-                "source RemotePeers",
-            ));
+        if external_side {
+            expected.extend(flatten(&exports_v6));
+        } else {
+            let learned = net(LEARNED_IN_SOURCE_RANGE);
+            expected.push((learned, Seen::Absent, "source RemotePeers"));
         }
         expected
     };
@@ -478,24 +224,17 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
     });
 
     // Import: what tern kept.
-    let mut expected: Vec<(IpNetwork, Seen, &'static str)> = imports
-        .iter()
-        .flat_map(|(kind, _, routes)| {
-            routes
-                .iter()
-                .map(move |(route, seen)| (route.prefix, seen.clone(), *kind))
-        })
-        .collect();
-    expected.push((
-        net(LEARNED_IN_SOURCE_RANGE),
-        Seen::Plain,
-        "source RemotePeers",
-    ));
-    check_received(&lab, "tern (import)", &expected, &[EXTERNAL_AS], || {
+    let mut expected = flatten(&imports);
+    let learned = net(LEARNED_IN_SOURCE_RANGE);
+    expected.push((learned, Seen::Plain, "source RemotePeers"));
+    let expected_v6 = flatten(&imports_v6);
+    let all: Vec<_> = expected.iter().chain(&expected_v6).cloned().collect();
+    let external_sessions = [IpAddr::V4(external_address), external_v6];
+    check_received(&lab, "tern (import)", &all, &[EXTERNAL_AS], || {
         let learned = tern.rib().map_err(|e| e.to_string())?;
         Ok(learned
             .into_iter()
-            .filter(|r| r.from == Some(IpAddr::V4(external_address)))
+            .filter(|r| r.from.is_some_and(|from| external_sessions.contains(&from)))
             .collect())
     });
     // Peer type: the iBGP BIRD's path to the shared prefix was rejected, the eBGP one's kept.
@@ -506,11 +245,14 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
         vec![Some(IpAddr::V4(external_address))],
         "peerType iBGP import rule: {paths:#?}"
     );
-    let accepted = |address: Ipv4Addr| lab.check(tern.peer(IpAddr::V4(address))).prefixes_received;
-    let imported_present = expected
-        .iter()
-        .filter(|(_, s, _)| *s != Seen::Absent)
-        .count();
-    assert_eq!(accepted(external_address), imported_present + 1);
-    assert_eq!(accepted(internal_address), 0);
+    let accepted = |address: IpAddr| lab.check(tern.peer(address)).prefixes_received;
+    let present = |list: &[(IpNetwork, Seen, &str)]| {
+        list.iter().filter(|(_, s, _)| *s != Seen::Absent).count()
+    };
+    assert_eq!(
+        accepted(IpAddr::V4(external_address)),
+        present(&expected) + 1
+    );
+    assert_eq!(accepted(external_v6), present(&expected_v6));
+    assert_eq!(accepted(IpAddr::V4(internal_address)), 0);
 }

@@ -4,7 +4,7 @@
 
 #![allow(dead_code)]
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -32,7 +32,8 @@ pub fn tern_binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_tern-speaker"))
 }
 
-/// Hosts on one switch, all in `SUBNET.0/24`.
+/// Hosts on one switch, all in `SUBNET.0/24` and `2001:db8:0:C::/64` (C: the subnet's third
+/// octet).
 pub struct Lab {
     pub switch: Switch,
     subnet: [u8; 3],
@@ -55,12 +56,27 @@ impl Lab {
         Ipv4Addr::new(a, b, c, octet)
     }
 
-    /// A host plugged into the switch with address `.octet`.
+    /// The IPv6 address of host `octet`.
+    pub fn address6(&self, octet: u8) -> Ipv6Addr {
+        Ipv6Addr::new(
+            0x2001,
+            0xdb8,
+            0,
+            self.subnet[2].into(),
+            0,
+            0,
+            0,
+            octet.into(),
+        )
+    }
+
+    /// A host plugged into the switch with addresses `.octet` and `::octet`.
     pub fn host(&mut self, label: &str, octet: u8) -> Host {
         let host = Host::new(label).expect("host");
-        let address = IpNetwork::new(IpAddr::V4(self.address(octet)), 24).expect("address");
+        let v4 = IpNetwork::new(IpAddr::V4(self.address(octet)), 24).expect("address");
+        let v6 = IpNetwork::new(IpAddr::V6(self.address6(octet)), 64).expect("address");
         self.switch
-            .connect_with_addresses(&host, &[address])
+            .connect_with_addresses(&host, &[v4, v6])
             .expect("connect");
         self.hosts.push(host.clone());
         host
