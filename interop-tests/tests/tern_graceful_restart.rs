@@ -103,7 +103,7 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
                 match both {
                     [Held::Stale, Held::Stale] => Ok(Some(started.elapsed())),
                     [Held::Absent, _] | [_, Held::Absent] => {
-                        Err(format!("{name} withdrew: {both:?}"))
+                        lab.fail(format!("{name} withdrew tern's routes: {both:?}"))
                     }
                     _ => Ok(None),
                 }
@@ -239,7 +239,9 @@ fn bird_restarts_gracefully_and_tern_keeps_its_routes_until_end_of_rib() {
         let both = [stale_of(kept)?, stale_of(dropped)?];
         match both {
             [Held::Stale, Held::Stale] => Ok(Some(started.elapsed())),
-            [Held::Absent, _] | [_, Held::Absent] => Err(format!("tern withdrew: {both:?}")),
+            [Held::Absent, _] | [_, Held::Absent] => {
+                lab.fail(format!("tern withdrew BIRD's routes: {both:?}"))
+            }
             _ => Ok(None),
         }
     });
