@@ -8,6 +8,7 @@
 //! announces the routes and tern's Loc-RIB must hold exactly what the rules accept.
 
 mod filter_table;
+mod tern_common;
 mod tern_lab;
 
 use std::collections::BTreeMap;

@@ -12,6 +12,7 @@
 //!
 //! Figures (stale time, sweep time, drop time) are printed.
 
+mod tern_common;
 mod tern_lab;
 
 use std::net::IpAddr;

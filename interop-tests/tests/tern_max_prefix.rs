@@ -2,40 +2,75 @@
 //! sends more prefixes than tern's limit gets NOTIFICATION Cease / Maximum Number of
 //! Prefixes Reached (6/1), as GoBGP itself reports it, and its routes leave tern's Loc-RIB.
 
+mod tern_common;
 mod tern_lab;
 
 use std::net::IpAddr;
 
+use interop_tests::Host;
 use interop_tests::peers::gobgp::GoBgp;
 use interop_tests::peers::{BgpPeer, Neighbor, PeerConfig, Route};
-use interop_tests::tern::{MaxPrefixSpec, PeerSpec, SpeakerSpec};
+use interop_tests::tern::{MaxPrefixSpec, PeerSpec, SpeakerSpec, TernSpeaker};
 use tern_lab::{CONVERGE, Lab, net};
 
 const TERN_AS: u32 = 65001;
 const GOBGP_AS: u32 = 65002;
 const LIMIT: u32 = 10;
 
-#[test]
-fn gobgp_sending_more_than_the_limit_gets_cease_1() {
-    let mut lab = Lab::new("maxp", [198, 18, 33]);
+/// tern (.1) and a GoBGP peer (.2) established; tern's limit on the peer is `max`.
+struct Setup {
+    lab: Lab,
+    gobgp_host: Host,
+    gobgp: GoBgp,
+    tern: TernSpeaker,
+    gobgp_address: IpAddr,
+}
+
+fn setup(label: &str, subnet: [u8; 3], max: MaxPrefixSpec) -> Setup {
+    let mut lab = Lab::new(label, subnet);
     let tern_host = lab.host("tern", 1);
     let gobgp_host = lab.host("gobgp", 2);
     let (tern_address, gobgp_address) = (lab.address(1), lab.address(2));
     let gobgp_config = PeerConfig::new(gobgp_address, GOBGP_AS).neighbor(
         Neighbor::new(IpAddr::V4(tern_address), TERN_AS).local_address(IpAddr::V4(gobgp_address)),
     );
-    let mut gobgp = GoBgp::start(&gobgp_host, gobgp_config)
+    let gobgp = GoBgp::start(&gobgp_host, gobgp_config)
         .unwrap_or_else(|e| lab.fail(format!("start GoBGP: {e}")));
+    let mut peer = PeerSpec::new(IpAddr::V4(gobgp_address), GOBGP_AS)
+        .local_address(IpAddr::V4(tern_address))
+        .families(true, false);
+    peer.max_prefixes = Some(max);
     let tern = lab.tern(
         &tern_host,
-        SpeakerSpec::new(TERN_AS, tern_address).peer(
-            PeerSpec::new(IpAddr::V4(gobgp_address), GOBGP_AS)
-                .local_address(IpAddr::V4(tern_address))
-                .families(true, false)
-                .max_prefixes(LIMIT),
-        ),
+        SpeakerSpec::new(TERN_AS, tern_address).peer(peer),
     );
     lab.established(&gobgp, tern_address);
+    Setup {
+        lab,
+        gobgp_host,
+        gobgp,
+        tern,
+        gobgp_address: IpAddr::V4(gobgp_address),
+    }
+}
+
+#[test]
+fn gobgp_sending_more_than_the_limit_gets_cease_1() {
+    let Setup {
+        lab,
+        gobgp_host,
+        mut gobgp,
+        tern,
+        gobgp_address,
+    } = setup(
+        "maxp",
+        [198, 18, 33],
+        MaxPrefixSpec {
+            limit: LIMIT,
+            warning_threshold_percent: 0,
+            restart_after_ms: None,
+        },
+    );
     // Up to the limit: accepted, the session stays.
     let prefixes: Vec<_> = (0..=LIMIT)
         .map(|i| net(&format!("198.19.33.{}/32", i * 4)))
@@ -44,9 +79,7 @@ fn gobgp_sending_more_than_the_limit_gets_cease_1() {
         lab.check(gobgp.announce(Route::new(*prefix)));
     }
     lab.wait("tern to accept the limit's worth", CONVERGE, || {
-        let peer = tern
-            .peer(IpAddr::V4(gobgp_address))
-            .map_err(|e| e.to_string())?;
+        let peer = tern.peer(gobgp_address).map_err(|e| e.to_string())?;
         Ok((peer.prefixes_received == LIMIT as usize && peer.state == "Established").then_some(()))
     });
     // One more: Cease/1.
@@ -77,7 +110,7 @@ fn gobgp_sending_more_than_the_limit_gets_cease_1() {
         log.contains("subcode 1(maximum number of prefixes reached)"),
         "GoBGP's Peer Down reason:\n{log}"
     );
-    let status = lab.check(tern.peer(IpAddr::V4(gobgp_address)));
+    let status = lab.check(tern.peer(gobgp_address));
     println!("tern: {status:?}");
     assert_ne!(status.state, "Established", "{status:?}");
     assert!(
@@ -89,9 +122,9 @@ fn gobgp_sending_more_than_the_limit_gets_cease_1() {
     );
     lab.check(tern.wait_no_route(prefixes[0], CONVERGE));
     // Without a restart timer tern stays down, though GoBGP keeps trying.
-    let state = lab.check(tern.peer_state(IpAddr::V4(gobgp_address)));
+    let state = lab.check(tern.peer_state(gobgp_address));
     assert!(!state.is_established(), "{state}");
-    let gobgp_state = lab.check(gobgp.session_state(IpAddr::V4(tern_address)));
+    let gobgp_state = lab.check(gobgp.session_state(IpAddr::V4(lab.address(1))));
     assert!(!gobgp_state.is_established(), "GoBGP: {gobgp_state}");
 }
 
@@ -100,28 +133,21 @@ fn gobgp_sending_more_than_the_limit_gets_cease_1() {
 /// still sends 11.
 #[test]
 fn warning_threshold_and_restart_timer() {
-    let mut lab = Lab::new("maxr", [198, 18, 37]);
-    let tern_host = lab.host("tern", 1);
-    let gobgp_host = lab.host("gobgp", 2);
-    let (tern_address, gobgp_address) = (lab.address(1), lab.address(2));
-    let gobgp_config = PeerConfig::new(gobgp_address, GOBGP_AS).neighbor(
-        Neighbor::new(IpAddr::V4(tern_address), TERN_AS).local_address(IpAddr::V4(gobgp_address)),
+    let Setup {
+        lab,
+        gobgp_host,
+        mut gobgp,
+        tern,
+        ..
+    } = setup(
+        "maxr",
+        [198, 18, 37],
+        MaxPrefixSpec {
+            limit: LIMIT,
+            warning_threshold_percent: 80,
+            restart_after_ms: Some(2000),
+        },
     );
-    let mut gobgp = GoBgp::start(&gobgp_host, gobgp_config)
-        .unwrap_or_else(|e| lab.fail(format!("start GoBGP: {e}")));
-    let mut peer = PeerSpec::new(IpAddr::V4(gobgp_address), GOBGP_AS)
-        .local_address(IpAddr::V4(tern_address))
-        .families(true, false);
-    peer.max_prefixes = Some(MaxPrefixSpec {
-        limit: LIMIT,
-        warning_threshold_percent: 80,
-        restart_after_ms: Some(2000),
-    });
-    let tern = lab.tern(
-        &tern_host,
-        SpeakerSpec::new(TERN_AS, tern_address).peer(peer),
-    );
-    lab.established(&gobgp, tern_address);
     let tern_log = || std::fs::read_to_string(tern.process().stderr_path()).unwrap_or_default();
     let prefixes: Vec<_> = (0..=LIMIT)
         .map(|i| net(&format!("198.19.37.{}/32", i * 4)))

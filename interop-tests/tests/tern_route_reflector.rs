@@ -3,6 +3,7 @@
 //! hop unchanged) and keeps both of their equal paths to one prefix in its Loc-RIB; and tern as
 //! a client of an FRR route reflector, with BIRD as the other client.
 
+mod tern_common;
 mod tern_lab;
 
 use std::net::{IpAddr, Ipv4Addr};

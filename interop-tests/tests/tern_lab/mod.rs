@@ -1,11 +1,11 @@
 //! Shared pieces of the routing-engine tests (route reflection, graceful restart, filters,
 //! max-prefix): one switch with hosts on a /24, tern and real routers on them, failure
-//! messages carrying every host's log tails, and polling helpers.
+//! messages carrying every host's log tails, and polling helpers. Builds on `tern_common`
+//! (each test crate declares both modules).
 
 #![allow(dead_code)]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use interop_tests::peers::{self, BgpPeer, PeerConfig, PeerKind, PeerRoute};
@@ -13,24 +13,10 @@ use interop_tests::tern::{SpeakerSpec, TernSpeaker};
 use interop_tests::{Host, Switch, logs};
 use ipnetwork::IpNetwork;
 
-/// Bound for sessions and route propagation (real daemons on 2 shared cores).
-pub const CONVERGE: Duration = Duration::from_secs(60);
+pub use crate::tern_common::{CONVERGE, net, tern_binary};
 
 /// How often the polling helpers look.
 pub const POLL: Duration = Duration::from_millis(50);
-
-pub fn net(text: &str) -> IpNetwork {
-    text.parse().expect("test prefix")
-}
-
-pub fn addr(text: &str) -> IpAddr {
-    text.parse().expect("test address")
-}
-
-/// The test daemon built by Cargo for this package.
-pub fn tern_binary() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_tern-speaker"))
-}
 
 /// Hosts on one switch, all in `SUBNET.0/24` and `2001:db8:0:C::/64` (C: the subnet's third
 /// octet).
