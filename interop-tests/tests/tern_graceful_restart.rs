@@ -46,6 +46,31 @@ fn held(peer: &dyn BgpPeer, prefix: IpNetwork) -> Result<Held, String> {
     })
 }
 
+fn list(prefixes: &[IpNetwork]) -> String {
+    let texts: Vec<String> = prefixes.iter().map(ToString::to_string).collect();
+    texts.join(", ")
+}
+
+fn states(peer: &dyn BgpPeer, prefixes: &[IpNetwork]) -> Result<Vec<Held>, String> {
+    prefixes.iter().map(|prefix| held(peer, *prefix)).collect()
+}
+
+/// The peers' own routes (IPv4 and IPv6) of the router at `octet`.
+fn router_routes(octet: u8) -> [IpNetwork; 2] {
+    [
+        net(&format!("203.0.113.{octet}/32")),
+        net(&format!("2001:db8:ff{octet:02}::/48")),
+    ]
+}
+
+/// The text the last started tern process wrote (the log is appended across restarts).
+fn last_run(log: &str) -> &str {
+    log.rsplit_once("==== tern harness: starting")
+        .map_or(log, |(_, last)| last)
+}
+
+/// One session per router carrying IPv4 and IPv6 unicast (MP-BGP), so End-of-RIB is per
+/// family both ways.
 #[test]
 fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
     let mut lab = Lab::new("grt", [198, 18, 34]);
@@ -53,28 +78,33 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
     let bird_host = lab.host("bird", 2);
     let frr_host = lab.host("frr", 3);
     let tern_address = lab.address(1);
-    let kept = net("198.19.34.0/24");
-    let dropped = net("198.19.35.0/24");
+    // Announced before and after the restart, and only before.
+    let kept = [net("198.19.34.0/24"), net("2001:db8:340::/48")];
+    let dropped = [net("198.19.35.0/24"), net("2001:db8:350::/48")];
+    let all: Vec<IpNetwork> = kept.iter().chain(&dropped).copied().collect();
     let router = |octet: u8, asn: u32| {
         let address = lab.address(octet);
-        PeerConfig::new(address, asn)
-            .neighbor(
-                Neighbor::new(IpAddr::V4(tern_address), TERN_AS)
-                    .local_address(IpAddr::V4(address))
-                    .graceful_restart(true),
-            )
-            .route(Route::new(net(&format!("203.0.113.{octet}/32"))))
+        let mut config = PeerConfig::new(address, asn).neighbor(
+            Neighbor::new(IpAddr::V4(tern_address), TERN_AS)
+                .local_address(IpAddr::V4(address))
+                .families(true, true)
+                .graceful_restart(true),
+        );
+        for prefix in router_routes(octet) {
+            config = config.route(Route::new(prefix));
+        }
+        config
     };
     let bird = lab.router(PeerKind::Bird, &bird_host, router(2, 65002));
     let frr = lab.router(PeerKind::Frr, &frr_host, router(3, 65003));
     let peers: [(&str, &dyn BgpPeer); 2] = [("BIRD", bird.as_ref()), ("FRR", frr.as_ref())];
     let spec = |routes: &[IpNetwork]| {
         let mut spec = SpeakerSpec::new(TERN_AS, tern_address);
+        spec.ipv6_next_hop = Some(lab.address6(1));
         for (octet, asn) in [(2, 65002), (3, 65003)] {
             spec = spec.peer(
                 PeerSpec::new(IpAddr::V4(lab.address(octet)), asn)
                     .local_address(IpAddr::V4(tern_address))
-                    .families(true, false)
                     .graceful_restart(TERN_RESTART_TIME),
             );
         }
@@ -83,16 +113,16 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
         }
         spec
     };
-    let first = lab.tern(&tern_host, spec(&[kept, dropped]));
+    let first = lab.tern(&tern_host, spec(&all));
     for (name, peer) in peers {
         lab.established(peer, tern_address);
         lab.wait(&format!("{name} to hold tern's routes"), CONVERGE, || {
-            let both = [held(peer, kept)?, held(peer, dropped)?];
-            Ok((both == [Held::Fresh, Held::Fresh]).then_some(()))
+            let now = states(peer, &all)?;
+            Ok(now.iter().all(|h| *h == Held::Fresh).then_some(()))
         });
     }
 
-    // Graceful restart of the tern process.
+    // Graceful restart of the tern process: the peers keep everything, stale.
     let started = Instant::now();
     lab.check(first.shutdown_for_restart());
     for (name, peer) in peers {
@@ -100,14 +130,14 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
             &format!("{name} to mark tern's routes stale"),
             CONVERGE,
             || {
-                let both = [held(peer, kept)?, held(peer, dropped)?];
-                match both {
-                    [Held::Stale, Held::Stale] => Ok(Some(started.elapsed())),
-                    [Held::Absent, _] | [_, Held::Absent] => {
-                        lab.fail(format!("{name} withdrew tern's routes: {both:?}"))
-                    }
-                    _ => Ok(None),
+                let now = states(peer, &all)?;
+                if now.contains(&Held::Absent) {
+                    lab.fail(format!("{name} withdrew tern's routes: {now:?}"));
                 }
+                Ok(now
+                    .iter()
+                    .all(|h| *h == Held::Stale)
+                    .then(|| started.elapsed()))
             },
         );
         println!(
@@ -115,7 +145,7 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
             ms(stale)
         );
     }
-    let second = lab.tern(&tern_host, spec(&[kept]).restarting(DEFERRAL));
+    let second = lab.tern(&tern_host, spec(&kept).restarting(DEFERRAL));
     let restarted = Instant::now();
     // Until both peers hold `kept` fresh and no longer `dropped`, `kept` must never go.
     let mut swept = [None, None];
@@ -124,13 +154,15 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
         CONVERGE,
         || {
             for (index, (name, peer)) in peers.iter().enumerate() {
-                let now = [held(*peer, kept)?, held(*peer, dropped)?];
-                if now[0] == Held::Absent {
+                let (now_kept, now_dropped) = (states(*peer, &kept)?, states(*peer, &dropped)?);
+                if now_kept.contains(&Held::Absent) {
                     lab.fail(format!(
-                        "{name} withdrew {kept} during tern's restart: {now:?}"
+                        "{name} withdrew {kept:?} during tern's restart: {now_kept:?}"
                     ));
                 }
-                if now == [Held::Fresh, Held::Absent] && swept[index].is_none() {
+                let done = now_kept.iter().all(|h| *h == Held::Fresh)
+                    && now_dropped.iter().all(|h| *h == Held::Absent);
+                if done && swept[index].is_none() {
                     swept[index] = Some(restarted.elapsed());
                 }
             }
@@ -139,29 +171,47 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
     );
     for ((name, _), at) in peers.iter().zip(swept) {
         println!(
-            "{name}: tern's routes refreshed and the unannounced one swept {} ms after the new tern started",
+            "{name}: tern's routes fresh again and the unannounced ones swept {} ms after the new tern started",
             ms(at.unwrap_or_default())
         );
     }
-    // The restarted tern learned the peers' routes again (after their End-of-RIBs).
+    // The restarted tern learned the peers' routes again, and its selection deferral ended
+    // with their End-of-RIBs (both families of both peers), not with the deferral timer.
     for octet in [2u8, 3] {
-        let prefix = net(&format!("203.0.113.{octet}/32"));
-        lab.check(second.wait_route(prefix, CONVERGE));
+        for prefix in router_routes(octet) {
+            lab.check(second.wait_route(prefix, CONVERGE));
+        }
     }
     println!(
         "restarted tern holds the peers' routes {} ms after start",
         ms(restarted.elapsed())
     );
+    let log = std::fs::read_to_string(second.process().stderr_path()).unwrap_or_default();
+    let run = last_run(&log);
+    let over = run
+        .find("selection deferral over")
+        .unwrap_or_else(|| lab.fail(format!("no end of deferral in tern's log:\n{run}")));
+    for octet in [2u8, 3] {
+        for family in ["Ipv4", "Ipv6"] {
+            let end_of_rib = format!(
+                "End-of-RIB received peer={} family=({family}, Unicast)",
+                lab.address(octet)
+            );
+            let at = run
+                .find(&end_of_rib)
+                .unwrap_or_else(|| lab.fail(format!("no `{end_of_rib}` in tern's log:\n{run}")));
+            assert!(at < over, "deferral ended before `{end_of_rib}`:\n{run}");
+        }
+    }
 
     // kill -9 and stay down: the routes stay for the restart time, then go.
     second.process().kill();
     let killed = Instant::now();
     for (name, peer) in peers {
-        let now = lab.check(held(peer, kept));
-        assert_ne!(
-            now,
-            Held::Absent,
-            "{name} dropped {kept} at once after kill -9"
+        let now = lab.check(states(peer, &kept));
+        assert!(
+            !now.contains(&Held::Absent),
+            "{name} dropped {kept:?} at once after kill -9: {now:?}"
         );
     }
     let mut dropped_at = [None, None];
@@ -170,7 +220,8 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
         CONVERGE,
         || {
             for (index, (_, peer)) in peers.iter().enumerate() {
-                if dropped_at[index].is_none() && held(*peer, kept)? == Held::Absent {
+                let now = states(*peer, &kept)?;
+                if dropped_at[index].is_none() && now.iter().all(|h| *h == Held::Absent) {
                     dropped_at[index] = Some(killed.elapsed());
                 }
             }
@@ -191,87 +242,99 @@ fn tern_restarts_gracefully_then_dies_and_bird_and_frr_follow() {
     }
 }
 
+/// One session carrying IPv4 and IPv6 unicast: tern sweeps each family on its End-of-RIB.
 #[test]
 fn bird_restarts_gracefully_and_tern_keeps_its_routes_until_end_of_rib() {
     let mut lab = Lab::new("grh", [198, 18, 35]);
     let tern_host = lab.host("tern", 1);
     let bird_host = lab.host("bird", 2);
     let (tern_address, bird_address) = (lab.address(1), lab.address(2));
-    let kept = net("203.0.113.10/32");
-    let dropped = net("203.0.113.20/32");
-    let mut config = PeerConfig::new(bird_address, 65002)
-        .neighbor(
-            Neighbor::new(IpAddr::V4(tern_address), TERN_AS)
-                .local_address(IpAddr::V4(bird_address))
-                .graceful_restart(true),
-        )
-        .route(Route::new(kept))
-        .route(Route::new(dropped));
+    // Announced by BIRD before and after its restart, and only before.
+    let kept = [net("203.0.113.10/32"), net("2001:db8:1010::/48")];
+    let dropped = [net("203.0.113.20/32"), net("2001:db8:1020::/48")];
+    let mut config = PeerConfig::new(bird_address, 65002).neighbor(
+        Neighbor::new(IpAddr::V4(tern_address), TERN_AS)
+            .local_address(IpAddr::V4(bird_address))
+            .families(true, true)
+            .graceful_restart(true),
+    );
+    for prefix in kept.iter().chain(&dropped) {
+        config = config.route(Route::new(*prefix));
+    }
     config.graceful_restart_time = 30;
     let mut bird =
         Bird::start(&bird_host, config).unwrap_or_else(|e| lab.fail(format!("start BIRD: {e}")));
-    let tern = lab.tern(
-        &tern_host,
-        SpeakerSpec::new(TERN_AS, tern_address)
-            .peer(
-                PeerSpec::new(IpAddr::V4(bird_address), 65002)
-                    .local_address(IpAddr::V4(tern_address))
-                    .families(true, false)
-                    .graceful_restart(120),
-            )
-            .route(RouteSpec::new(net("198.19.35.0/24"))),
-    );
+    let mut spec = SpeakerSpec::new(TERN_AS, tern_address)
+        .peer(
+            PeerSpec::new(IpAddr::V4(bird_address), 65002)
+                .local_address(IpAddr::V4(tern_address))
+                .graceful_restart(120),
+        )
+        .route(RouteSpec::new(net("198.19.35.0/24")));
+    spec.ipv6_next_hop = Some(lab.address6(1));
+    let tern = lab.tern(&tern_host, spec);
     let bird_peer = IpAddr::V4(bird_address);
-    let stale_of = |prefix: IpNetwork| -> Result<Held, String> {
-        let paths = tern.routes_for(prefix).map_err(|e| e.to_string())?;
-        Ok(match paths.first() {
-            None => Held::Absent,
-            Some(path) if path.stale => Held::Stale,
-            Some(_) => Held::Fresh,
-        })
+    let at_tern = |prefixes: &[IpNetwork]| -> Result<Vec<Held>, String> {
+        prefixes
+            .iter()
+            .map(|prefix| {
+                let paths = tern.routes_for(*prefix).map_err(|e| e.to_string())?;
+                Ok(match paths.first() {
+                    None => Held::Absent,
+                    Some(path) if path.stale => Held::Stale,
+                    Some(_) => Held::Fresh,
+                })
+            })
+            .collect()
     };
+    let all: Vec<IpNetwork> = kept.iter().chain(&dropped).copied().collect();
     lab.wait("tern to hold BIRD's routes", CONVERGE, || {
-        Ok(([stale_of(kept)?, stale_of(dropped)?] == [Held::Fresh, Held::Fresh]).then_some(()))
+        Ok(at_tern(&all)?
+            .iter()
+            .all(|h| *h == Held::Fresh)
+            .then_some(()))
     });
 
     let started = Instant::now();
     lab.check(bird.graceful_shutdown());
     let stale = lab.wait("tern to keep BIRD's routes stale", CONVERGE, || {
-        let both = [stale_of(kept)?, stale_of(dropped)?];
-        match both {
-            [Held::Stale, Held::Stale] => Ok(Some(started.elapsed())),
-            [Held::Absent, _] | [_, Held::Absent] => {
-                lab.fail(format!("tern withdrew BIRD's routes: {both:?}"))
-            }
-            _ => Ok(None),
+        let now = at_tern(&all)?;
+        if now.contains(&Held::Absent) {
+            lab.fail(format!("tern withdrew BIRD's routes: {now:?}"));
         }
+        Ok(now
+            .iter()
+            .all(|h| *h == Held::Stale)
+            .then(|| started.elapsed()))
     });
     let status = lab.check(tern.peer(bird_peer));
-    assert_eq!(status.prefixes_stale, 2, "{status:?}");
+    assert_eq!(status.prefixes_stale, 4, "{status:?}");
     println!(
         "BIRD stopped for restart; tern shows its routes stale after {} ms",
         ms(stale)
     );
     // BIRD stays away a moment: still stale, nothing swept.
     std::thread::sleep(Duration::from_secs(1));
-    assert_eq!(
-        [lab.check(stale_of(kept)), lab.check(stale_of(dropped))],
-        [Held::Stale, Held::Stale]
-    );
+    let now = lab.check(at_tern(&all));
+    assert!(now.iter().all(|h| *h == Held::Stale), "{now:?}");
 
     let restarted = Instant::now();
     lab.check(bird.recover(|config| {
-        config.remove_route(dropped);
+        for prefix in dropped {
+            config.remove_route(prefix);
+        }
     }));
     let mut established_at = None;
     let mut stale_while_up = false;
     let swept = lab.wait(
-        "tern to refresh BIRD's route and sweep the other",
+        "tern to refresh BIRD's routes and sweep the others",
         CONVERGE,
         || {
-            let now = [stale_of(kept)?, stale_of(dropped)?];
-            if now[0] == Held::Absent {
-                lab.fail(format!("tern lost {kept} during BIRD's restart: {now:?}"));
+            let (now_kept, now_dropped) = (at_tern(&kept)?, at_tern(&dropped)?);
+            if now_kept.contains(&Held::Absent) {
+                lab.fail(format!(
+                    "tern lost {kept:?} during BIRD's restart: {now_kept:?}"
+                ));
             }
             if established_at.is_none()
                 && tern
@@ -281,33 +344,43 @@ fn bird_restarts_gracefully_and_tern_keeps_its_routes_until_end_of_rib() {
             {
                 established_at = Some(restarted.elapsed());
             }
-            if established_at.is_some() && now[1] == Held::Stale {
+            if established_at.is_some() && now_dropped.contains(&Held::Stale) {
                 stale_while_up = true;
             }
-            Ok((now == [Held::Fresh, Held::Absent]).then(|| restarted.elapsed()))
+            let done = now_kept.iter().all(|h| *h == Held::Fresh)
+                && now_dropped.iter().all(|h| *h == Held::Absent);
+            Ok(done.then(|| restarted.elapsed()))
         },
     );
     println!(
-        "BIRD restarted (-R): session up after {} ms, tern refreshed {kept} and swept {dropped} after {} ms",
+        "BIRD restarted (-R): session up after {} ms; tern refreshed {} and swept {} after {} ms",
         ms(established_at.unwrap_or_default()),
+        list(&kept),
+        list(&dropped),
         ms(swept)
+    );
+    println!(
+        "tern still held the swept routes stale while the new session was up: {stale_while_up}"
     );
     let status = lab.check(tern.peer(bird_peer));
     assert_eq!(
         (status.prefixes_received, status.prefixes_stale),
-        (1, 0),
+        (2, 0),
         "{status:?}"
     );
-    // The sweep came with BIRD's End-of-RIB (BIRD's restart time, 30 s, was far off).
+    // The sweeps came with BIRD's End-of-RIBs after the restart (BIRD's restart time, 30 s,
+    // was far off).
     let log = std::fs::read_to_string(tern.process().stderr_path()).unwrap_or_default();
-    let end_of_rib = format!("End-of-RIB received peer={bird_address}");
-    assert!(
-        log.contains(&end_of_rib),
-        "tern logged no End-of-RIB from BIRD:\n{}",
-        tern.logs()
-    );
-    println!(
-        "tern held {dropped} stale while the new session was up: {}",
-        stale_while_up
-    );
+    let restart = log
+        .find("peer restarting: keeping its routes as stale")
+        .unwrap_or_else(|| lab.fail(format!("tern did not log BIRD's restart:\n{log}")));
+    for family in ["Ipv4", "Ipv6"] {
+        let end_of_rib =
+            format!("End-of-RIB received peer={bird_address} family=({family}, Unicast)");
+        assert!(
+            log[restart..].contains(&end_of_rib),
+            "tern logged no `{end_of_rib}` after BIRD's restart:\n{}",
+            &log[restart..]
+        );
+    }
 }
