@@ -37,6 +37,7 @@ fn tern_reflects_between_bird_and_frr_and_keeps_equal_paths() {
     let tern_address = lab.address(1);
     let shared = net("198.51.100.0/24");
     let own = |octet: u8| net(&format!("203.0.113.{octet}/32"));
+    let own6 = |octet: u8| net(&format!("2001:db8:30{octet:02}::/48"));
     // (kind, octet, client)
     let members = [
         (PeerKind::Bird, 11u8, true),
@@ -54,7 +55,14 @@ fn tern_reflects_between_bird_and_frr_and_keeps_equal_paths() {
             )
             .route(Route::new(own(octet)).community(65100, octet.into()));
         if client {
-            config = config.route(Route::new(shared));
+            // Clients also peer over IPv6 (a second session, as Calico does).
+            config = config
+                .route(Route::new(shared))
+                .route(Route::new(own6(octet)))
+                .neighbor(
+                    Neighbor::new(IpAddr::V6(lab.address6(1)), AS)
+                        .local_address(IpAddr::V6(lab.address6(octet))),
+                );
         }
         routers.push((lab.router(kind, &host, config), octet, client));
     }
@@ -67,6 +75,12 @@ fn tern_reflects_between_bird_and_frr_and_keeps_equal_paths() {
             .families(true, false);
         if client {
             peer = peer.route_reflector_client();
+            spec = spec.peer(
+                PeerSpec::new(IpAddr::V6(lab.address6(octet)), AS)
+                    .local_address(IpAddr::V6(lab.address6(1)))
+                    .families(false, true)
+                    .route_reflector_client(),
+            );
         }
         spec = spec.peer(peer);
     }
@@ -109,6 +123,24 @@ fn tern_reflects_between_bird_and_frr_and_keeps_equal_paths() {
             (None, 0),
             "{own_route:?}"
         );
+    }
+    // IPv6 between the clients: the next hop stays the sender's global address.
+    for (receiver, sender) in [(&routers[0], &routers[1]), (&routers[1], &routers[0])] {
+        let (receiver, sender_octet) = (&receiver.0, sender.1);
+        let prefix = own6(sender_octet);
+        let route = lab.check(receiver.wait_route(prefix, CONVERGE));
+        let who = format!("{:?} receiving {prefix} reflected by tern", receiver.kind());
+        assert_eq!(
+            route.next_hop,
+            IpAddr::V6(lab.address6(sender_octet)),
+            "{who}: {route:?}"
+        );
+        assert_eq!(
+            route.originator_id,
+            Some(lab.address(sender_octet)),
+            "{who}: {route:?}"
+        );
+        assert_eq!(route.cluster_list, vec![cluster], "{who}: {route:?}");
     }
     // Non-client to non-client is not reflected. Every receiver above already got its
     // reflections, so one for this would have been sent by now.
