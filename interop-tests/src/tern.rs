@@ -210,6 +210,11 @@ impl TernSpeaker {
         self.expect_ok(Request::AddPeer { peer })
     }
 
+    /// Changes a peer at run time (a change of only its filters keeps the session up).
+    pub fn update_peer(&self, peer: PeerSpec) -> Result<()> {
+        self.expect_ok(Request::UpdatePeer { peer })
+    }
+
     /// Removes a peer at run time.
     pub fn remove_peer(&self, address: IpAddr) -> Result<()> {
         self.expect_ok(Request::RemovePeer { address })

@@ -23,7 +23,7 @@ use interop_tests::tern::{
     FilterSpec, MatchOperatorSpec, PeerSpec, PeerTypeSpec, RouteSpec, RuleSpec, SpeakerSpec,
 };
 use ipnetwork::IpNetwork;
-use tern_lab::{CONVERGE, Lab, net};
+use tern_lab::{CONVERGE, Lab, net, path_from};
 
 /// Announced by both BIRDs; the import rule drops the iBGP one's path.
 const PEER_TYPE_PREFIX: &str = "198.19.56.0/24";
@@ -256,4 +256,58 @@ fn each_filter_rule_kind_changes_what_real_peers_receive_and_tern_accepts() {
     );
     assert_eq!(accepted(external_v6), present(&expected_v6));
     assert_eq!(accepted(IpAddr::V4(internal_address)), 0);
+
+    // New filters at run time, without a session reset: rules put in front now reject an
+    // exported and an imported route, and accept an imported route rejected so far (tern
+    // kept it as received).
+    let external_peer = IpAddr::V4(external_address);
+    let before = lab.check(tern.peer(external_peer));
+    let mut changed = filter.clone();
+    changed.name = "changed".into();
+    let (exported, imported, now_accepted) = (
+        net("198.19.21.0/25"),
+        net("198.19.41.0/25"),
+        net("198.19.41.0/24"),
+    );
+    changed.export_v4.insert(
+        0,
+        RuleSpec::reject().cidr(exported, MatchOperatorSpec::Equal),
+    );
+    changed.import_v4.splice(
+        0..0,
+        [
+            RuleSpec::reject().cidr(imported, MatchOperatorSpec::Equal),
+            RuleSpec::accept().cidr(now_accepted, MatchOperatorSpec::Equal),
+        ],
+    );
+    lab.check(
+        tern.update_peer(
+            PeerSpec::new(external_peer, EXTERNAL_AS)
+                .local_address(IpAddr::V4(tern_address))
+                .families(true, false)
+                .filter(changed),
+        ),
+    );
+    lab.wait("the new filters to take effect", CONVERGE, || {
+        let at_bird = path_from(external.as_ref(), exported, None)?;
+        let at_tern = |prefix| tern.routes_for(prefix).map_err(|e| e.to_string());
+        let (gone, also_gone, came) = (
+            at_bird.is_none(),
+            at_tern(imported)?.is_empty(),
+            !at_tern(now_accepted)?.is_empty(),
+        );
+        match (gone, also_gone, came) {
+            (true, true, true) => Ok(Some(())),
+            state => Err(format!(
+                "(exported gone, imported gone, rejected one in): {state:?}"
+            )),
+        }
+    });
+    let after = lab.check(tern.peer(external_peer));
+    assert_eq!(after.state, "Established", "{after:?}");
+    assert_eq!(
+        after.since_unix_ms, before.since_unix_ms,
+        "the session was reset: {before:?} -> {after:?}"
+    );
+    assert!(lab.check(external.is_established(IpAddr::V4(tern_address))));
 }

@@ -371,6 +371,11 @@ pub enum Request {
         /// The peer.
         peer: PeerSpec,
     },
+    /// Change a peer (`bgp::Speaker::update_peer`: only new filters keep the session up).
+    UpdatePeer {
+        /// The peer's new configuration.
+        peer: PeerSpec,
+    },
     /// Stop a peer's session and forget it.
     RemovePeer {
         /// The peer's address.

@@ -91,6 +91,13 @@ async fn handle(speaker: &Speaker, request: Request) -> Reply {
                 Err(message) => Ok(Reply::Error { message }),
             }
         }
+        Request::UpdatePeer { peer } => {
+            info!(address = %peer.address, asn = peer.asn, "update peer");
+            match convert::peer_config(&peer) {
+                Ok(config) => speaker.update_peer(config).await.map(|()| Reply::Ok),
+                Err(message) => Ok(Reply::Error { message }),
+            }
+        }
         Request::RemovePeer { address } => {
             info!(%address, "remove peer");
             speaker.remove_peer(address).await.map(|()| Reply::Ok)
