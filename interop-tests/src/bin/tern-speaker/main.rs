@@ -5,8 +5,9 @@
 //! peers, originated routes), then answers newline-delimited JSON requests on the unix socket
 //! (`rib`, `peers`, `originate`, `withdraw`, `add_peer`, `update_peer`, `remove_peer`,
 //! `shutdown`, `shutdown_for_restart`). Logs go to stderr (`RUST_LOG`, default `info`).
-//! SIGTERM, SIGINT or a `shutdown` request stop every session with a Cease NOTIFICATION and exit 0;
-//! `shutdown_for_restart` closes them without one (RFC 4724 graceful restart) and exits 0.
+//! SIGTERM, SIGINT or a `shutdown` request stop every session with a Cease NOTIFICATION and
+//! exit 0; `shutdown_for_restart` closes them without one (RFC 4724 graceful restart) and
+//! exits 0.
 
 mod control;
 mod convert;
