@@ -246,18 +246,27 @@ fn two_ebgp_gobgp_peers_give_tern_two_equal_paths() {
     assert!(paths[0].best, "{paths:#?}");
 }
 
-/// FRR (.1) reflects between its clients tern (.2) and BIRD (.3).
+/// FRR (.1) reflects between its clients tern (.2) and BIRD (.3); tern in turn reflects for
+/// its own client, a second BIRD (.4): routes crossing both reflectors carry both cluster
+/// IDs, the last reflector's first (RFC 4456 §8).
 #[test]
 fn tern_as_client_of_an_frr_route_reflector() {
     let mut lab = Lab::new("rrc", [198, 18, 31]);
     let frr_host = lab.host("frr-rr", 1);
     let tern_host = lab.host("tern", 2);
     let bird_host = lab.host("bird", 3);
-    let (frr_address, tern_address, bird_address) =
-        (lab.address(1), lab.address(2), lab.address(3));
+    let inner_host = lab.host("bird-inner", 4);
+    let (frr_address, tern_address, bird_address, inner_address) = (
+        lab.address(1),
+        lab.address(2),
+        lab.address(3),
+        lab.address(4),
+    );
     let cluster = Ipv4Addr::new(198, 18, 31, 250);
+    let tern_cluster = Ipv4Addr::new(198, 18, 31, 251);
     let tern_prefix = net("198.19.31.0/24");
     let bird_prefix = net("203.0.113.3/32");
+    let inner_prefix = net("203.0.113.4/32");
     let mut reflector = PeerConfig::new(frr_address, AS).cluster_id(cluster);
     for address in [tern_address, bird_address] {
         reflector = reflector.neighbor(
@@ -267,27 +276,41 @@ fn tern_as_client_of_an_frr_route_reflector() {
         );
     }
     let frr = lab.router(PeerKind::Frr, &frr_host, reflector);
+    let client_of = |address: Ipv4Addr, reflector: Ipv4Addr, prefix, octet: u16| {
+        PeerConfig::new(address, AS)
+            .neighbor(Neighbor::new(IpAddr::V4(reflector), AS).local_address(IpAddr::V4(address)))
+            .route(Route::new(prefix).community(65100, octet))
+    };
     let bird = lab.router(
         PeerKind::Bird,
         &bird_host,
-        PeerConfig::new(bird_address, AS)
-            .neighbor(
-                Neighbor::new(IpAddr::V4(frr_address), AS).local_address(IpAddr::V4(bird_address)),
-            )
-            .route(Route::new(bird_prefix).community(65100, 3)),
+        client_of(bird_address, frr_address, bird_prefix, 3),
+    );
+    let inner = lab.router(
+        PeerKind::Bird,
+        &inner_host,
+        client_of(inner_address, tern_address, inner_prefix, 4),
     );
     let tern = lab.tern(
         &tern_host,
         SpeakerSpec::new(AS, tern_address)
+            .cluster_id(tern_cluster)
             .peer(
                 PeerSpec::new(IpAddr::V4(frr_address), AS)
                     .local_address(IpAddr::V4(tern_address))
                     .families(true, false),
             )
+            .peer(
+                PeerSpec::new(IpAddr::V4(inner_address), AS)
+                    .local_address(IpAddr::V4(tern_address))
+                    .families(true, false)
+                    .route_reflector_client(),
+            )
             .route(RouteSpec::new(tern_prefix).community(65100, 2)),
     );
     lab.established(frr.as_ref(), tern_address);
     lab.established(frr.as_ref(), bird_address);
+    lab.established(inner.as_ref(), tern_address);
 
     let at_bird = lab.check(bird.wait_route(tern_prefix, CONVERGE));
     assert_reflected(
@@ -307,7 +330,41 @@ fn tern_as_client_of_an_frr_route_reflector() {
     );
     assert_eq!(at_tern.from, Some(IpAddr::V4(frr_address)), "{at_tern:?}");
     assert!(at_tern.communities.contains(&(65100, 3)), "{at_tern:?}");
-    // FRR does not send tern's own route back; tern holds only BIRD's.
-    let learned = lab.check(tern.rib());
-    assert_eq!(learned.len(), 1, "tern's learned paths: {learned:#?}");
+
+    // Across both reflectors.
+    let cases = [
+        (
+            &bird,
+            inner_prefix,
+            inner_address,
+            vec![cluster, tern_cluster],
+        ),
+        (
+            &inner,
+            bird_prefix,
+            bird_address,
+            vec![tern_cluster, cluster],
+        ),
+    ];
+    for (receiver, prefix, origin, clusters) in cases {
+        let route = lab.check(receiver.wait_route(prefix, CONVERGE));
+        let who = format!("BIRD receiving {prefix} via both reflectors");
+        assert_eq!(route.next_hop, IpAddr::V4(origin), "{who}: {route:?}");
+        assert_eq!(route.originator_id, Some(origin), "{who}: {route:?}");
+        assert_eq!(route.cluster_list, clusters, "{who}: {route:?}");
+        assert!(route.as_path.is_empty(), "{who}: {route:?}");
+    }
+    // FRR does not send tern's own route (or the inner client's) back: tern holds BIRD's
+    // path (from FRR) and the inner client's.
+    let mut learned: Vec<_> = lab
+        .check(tern.rib())
+        .into_iter()
+        .map(|r| r.prefix)
+        .collect();
+    learned.sort();
+    assert_eq!(
+        learned,
+        vec![bird_prefix, inner_prefix],
+        "tern's learned paths"
+    );
 }
