@@ -44,6 +44,10 @@ struct Args {
     /// Where the API socket for ternctl is served.
     #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
     api_socket: PathBuf,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9091`.
+    /// Off when unset.
+    #[arg(long, env = "TERN_METRICS_ADDRESS")]
+    metrics_address: Option<std::net::SocketAddr>,
     /// Write the CNI conflist (ptp + host-local over the node's pod CIDRs) into this
     /// directory, e.g. /etc/cni/net.d. Not written when unset.
     #[arg(long, env = "TERN_CNI_CONF_DIR")]
@@ -157,14 +161,12 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(
-            options,
-            snapshots,
-            signals,
-            &args.api_socket,
-            args.program_routes,
-        )
-        .await
+        let api = ApiOptions {
+            socket: &args.api_socket,
+            datastore: &args.datastore,
+            metrics: args.metrics_address,
+        };
+        serve(options, snapshots, signals, api, args.program_routes).await
     })
 }
 
@@ -226,9 +228,14 @@ async fn serve(
     options: DaemonOptions,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
-    api_socket: &Path,
+    api_options: ApiOptions<'_>,
     program_routes: bool,
 ) -> anyhow::Result<()> {
+    let ApiOptions {
+        socket: api_socket,
+        datastore,
+        metrics,
+    } = api_options;
     // Before the speaker: whether the kernel kept our routes decides whether the speaker
     // starts as a restarting one.
     let programmer = if program_routes {
@@ -258,14 +265,33 @@ async fn serve(
         inner: applier,
         local: local_routes,
     };
-    let api = Arc::new(AgentApi::new(
+    let api = AgentApi::new(
         options.node_name.clone(),
         applier.inner.subscribe(),
         applier.inner.peer_configs(),
-    ));
+    );
+    let api = Arc::new(if datastore == KUBERNETES {
+        api.with_kubernetes_datastore()
+    } else {
+        api.with_file_datastore(datastore)
+    });
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(address) = metrics {
+        let listener = tern_proto::metrics::bind_metrics(address)
+            .await
+            .with_context(|| format!("cannot serve metrics on {address}"))?;
+        tracing::info!(%address, "serving Prometheus metrics at /metrics");
+        tokio::spawn(tern_proto::metrics::serve_metrics(
+            listener,
+            api.clone(),
+            async move {
+                let _ = metrics_stopped.await;
+            },
+        ));
+    }
     let api_task = tokio::spawn(server.serve(api, async move {
         let _ = api_stopped.await;
     }));
@@ -280,6 +306,7 @@ async fn serve(
         let _ = task.await;
     }
     let _ = stop_api.send(());
+    let _ = stop_metrics.send(());
     match api_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!("API server: {error}"),
@@ -288,6 +315,15 @@ async fn serve(
     let _ = std::fs::remove_file(api_socket);
     tracing::info!("ternd stopped");
     Ok(())
+}
+
+/// Where the API is served and what it serves resources from.
+struct ApiOptions<'a> {
+    socket: &'a Path,
+    /// `--datastore`: a directory or `kubernetes`.
+    datastore: &'a str,
+    /// `--metrics-address`.
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// SIGTERM and SIGINT handlers, installed once at start-up.
