@@ -9,6 +9,7 @@
 //!   [`AgentApi::with_policy`]; without one, `FAILED_PRECONDITION` saying that part is
 //!   disabled (not `UNAVAILABLE`, which ternctl reports as "ternd is not running").
 
+pub mod dataplane;
 pub mod views;
 
 use std::net::{IpAddr, SocketAddr};
