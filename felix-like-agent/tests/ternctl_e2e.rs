@@ -184,6 +184,14 @@ fn ternctl_operates_a_running_ternd_with_a_bird_peer() {
     assert_eq!(status["asNumber"], 64512);
     assert_eq!(status["routerId"], TERND_ADDRESS);
     assert_eq!(status["peers"], serde_json::json!([]));
+    // Kernel route programming is off by default: the dataplane view says so.
+    let dataplane = lab.ternctl(&["dataplane", "routes"]);
+    assert_eq!(dataplane.status.code(), Some(1));
+    let message = String::from_utf8_lossy(&dataplane.stderr);
+    assert!(
+        message.contains("dataplane programming is disabled on this node"),
+        "{message}"
+    );
     let metrics = scrape(&tern_host);
     assert!(
         metrics.contains("tern_bgp_loc_rib_prefixes{node=\"n1\"}")
