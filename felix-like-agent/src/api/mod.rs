@@ -12,7 +12,7 @@
 pub mod dataplane;
 pub mod views;
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use bgp::Speaker;
 use tern_proto::file_resources::FileResources;
 use tern_proto::speaker_backend::SpeakerBackend;
 use tern_proto::{NodeApi, WatchStream, pb};
-use tokio::sync::{oneshot, watch};
+use tokio::sync::watch;
 use tonic::Status;
 
 use crate::apply::PeerConfigs;
@@ -83,16 +83,6 @@ impl AgentApi {
         self
     }
 
-    /// Resources from `ternd --datastore VALUE`: the Kubernetes API server for `kubernetes`,
-    /// else the manifest directory.
-    pub fn with_datastore(self, datastore: &str) -> Self {
-        if datastore == "kubernetes" {
-            self.with_kubernetes_datastore()
-        } else {
-            self.with_file_datastore(datastore)
-        }
-    }
-
     /// The datastore is Kubernetes: resource calls say to use kubectl.
     pub fn with_kubernetes_datastore(mut self) -> Self {
         self.resources = ResourceStore::Kubernetes;
@@ -142,25 +132,6 @@ impl AgentApi {
             )),
         }
     }
-}
-
-/// Serve Prometheus `GET /metrics` for `api` on `address` (ternd `--metrics-address`) until
-/// the returned sender is used or dropped.
-pub async fn serve_metrics(
-    address: SocketAddr,
-    api: Arc<AgentApi>,
-) -> std::io::Result<oneshot::Sender<()>> {
-    let listener = tern_proto::metrics::bind_metrics(address).await?;
-    tracing::info!(%address, "serving Prometheus metrics at /metrics");
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(tern_proto::metrics::serve_metrics(
-        listener,
-        api,
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    Ok(stop)
 }
 
 #[tonic::async_trait]
