@@ -33,6 +33,7 @@ pub mod explain;
 pub mod ir;
 mod model;
 pub mod names;
+pub mod netlink;
 mod peers;
 pub mod ports;
 mod programmer;
@@ -42,7 +43,7 @@ pub mod selector;
 
 pub use compile::{Compiled, compile};
 pub use diagnostics::{Diagnostic, PeerError};
-pub use diff::render_update;
+pub use diff::{element_ops, render_update};
 pub use explain::{Evaluation, Hook, Packet, Verdict, evaluate, explain};
 pub use ir::{Direction, PodId, PolicyId, PolicyIr};
 pub use model::{NAMESPACE_NAME_LABEL, PolicyInput};
