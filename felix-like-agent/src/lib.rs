@@ -9,4 +9,5 @@ pub mod crds;
 pub mod daemon;
 pub mod datastore;
 pub mod model;
+pub mod network_policy;
 pub mod snapshot;

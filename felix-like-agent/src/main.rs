@@ -46,6 +46,10 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
+    /// Program the kernel: enforce NetworkPolicy for this node's pods in nftables
+    /// (`table inet tern`). Off by default. Needs CAP_NET_ADMIN and `nft`.
+    #[arg(long, env = "TERN_DATAPLANE")]
+    dataplane: bool,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
     #[arg(
         long,
@@ -148,7 +152,17 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(options, snapshots, signals, &args.api_socket).await
+        let policy = args.dataplane.then(|| {
+            tern_agent::network_policy::PolicyTask::spawn(
+                options.node_name.clone(),
+                snapshots.clone(),
+            )
+        });
+        let served = serve(options, snapshots, signals, &args.api_socket).await;
+        if let Some(policy) = policy {
+            policy.stop().await;
+        }
+        served
     })
 }
 
