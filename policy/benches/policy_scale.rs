@@ -160,11 +160,11 @@ fn main() {
         ),
     );
 
-    let Some(netns) = netns::Netns::create() else {
+    let Some(_netns) = netns::Netns::create().filter(|netns| netns.enter()) else {
         row("nft rows", "skipped: needs root and nft");
         return;
     };
-    let mut programmer = PolicyProgrammer::new(NftCommand::in_netns(netns.name()));
+    let mut programmer = PolicyProgrammer::new(NftCommand::new());
     let full: Vec<Duration> = (0..3)
         .map(|_| {
             let start = Instant::now();
@@ -220,6 +220,28 @@ fn main() {
         "  of 30 adds: incremental compile and netlink batch",
         incremental,
     );
+    // Where one local pod add goes: IR clone, element diff, the netlink batch alone.
+    let before = compiler.ir().clone();
+    let start = Instant::now();
+    compiler.upsert_pod(cluster.extra_pod(99, true));
+    let after = compiler.ir().clone();
+    let clone_time = start.elapsed();
+    let start = Instant::now();
+    let ops = policy::element_ops(&before, &after).expect("element-only");
+    let diff_time = start.elapsed();
+    let start = Instant::now();
+    let runner = NftCommand::new();
+    policy::NftRunner::apply_elements(&runner, &ops).expect("netlink");
+    let batch_time = start.elapsed();
+    programmer.invalidate();
+    programmer.apply_full(after).expect("nft -f");
+    row(
+        "  breakdown: compile+clone / diff / netlink batch",
+        format!("{} / {} / {}", ms(clone_time), ms(diff_time), ms(batch_time)),
+    );
+    compiler.remove_pod(&cluster.extra_namespace(99), &cluster.extra_name(99));
+    programmer.reconcile(compiler.ir().clone()).expect("remove");
+
     let mut remote = Vec::new();
     for n in 30..50 {
         let start = Instant::now();

@@ -28,8 +28,14 @@ impl Netns {
         nft.status.success().then_some(netns)
     }
 
-    pub fn name(&self) -> &str {
-        &self.name
+    /// Move the calling thread into the namespace, as ternd runs in its node's namespace:
+    /// `nft` children and netlink sockets of this thread then act there directly.
+    pub fn enter(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        let Ok(file) = std::fs::File::open(format!("/run/netns/{}", self.name)) else {
+            return false;
+        };
+        unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) == 0 }
     }
 }
 
