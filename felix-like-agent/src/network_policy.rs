@@ -132,7 +132,7 @@ impl<R: NftRunner> PolicySync<R> {
         for diagnostic in &compiler.compiled().diagnostics {
             tracing::warn!("network policy: {diagnostic}");
         }
-        self.programmer.reconcile(compiler.ir().clone())
+        self.programmer.reconcile_ref(compiler.ir())
     }
 
     /// Replace the whole table on the next sync (after a failure).

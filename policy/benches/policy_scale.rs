@@ -186,12 +186,12 @@ fn main() {
         let start = Instant::now();
         let update = compiler.upsert_pod(pod);
         add_compile.push(start.elapsed());
-        let kind = programmer.reconcile(compiler.ir().clone()).expect("add");
+        let kind = programmer.reconcile_ref(compiler.ir()).expect("add");
         add.push(start.elapsed());
         kinds.push((update, kind));
         let start = Instant::now();
         compiler.remove_pod(&cluster.extra_namespace(n), &cluster.extra_name(n));
-        programmer.reconcile(compiler.ir().clone()).expect("remove");
+        programmer.reconcile_ref(compiler.ir()).expect("remove");
         remove.push(start.elapsed());
     }
     let incremental = kinds
@@ -237,22 +237,25 @@ fn main() {
     programmer.apply_full(after).expect("nft -f");
     row(
         "  breakdown: compile+clone / diff / netlink batch",
-        format!("{} / {} / {}", ms(clone_time), ms(diff_time), ms(batch_time)),
+        format!(
+            "{} / {} / {}",
+            ms(clone_time),
+            ms(diff_time),
+            ms(batch_time)
+        ),
     );
     compiler.remove_pod(&cluster.extra_namespace(99), &cluster.extra_name(99));
-    programmer.reconcile(compiler.ir().clone()).expect("remove");
+    programmer.reconcile_ref(compiler.ir()).expect("remove");
 
     let mut remote = Vec::new();
     for n in 30..50 {
         let start = Instant::now();
         compiler.upsert_pod(cluster.extra_pod(n, false));
-        programmer
-            .reconcile(compiler.ir().clone())
-            .expect("remote add");
+        programmer.reconcile_ref(compiler.ir()).expect("remote add");
         remote.push(start.elapsed());
         compiler.remove_pod(&cluster.extra_namespace(n), &cluster.extra_name(n));
         programmer
-            .reconcile(compiler.ir().clone())
+            .reconcile_ref(compiler.ir())
             .expect("remote remove");
     }
     row(
@@ -268,7 +271,7 @@ fn main() {
         cluster.edit_policy(&mut edited, n);
         let start = Instant::now();
         compiler.replace(edited);
-        let kind = programmer.reconcile(compiler.ir().clone()).expect("policy");
+        let kind = programmer.reconcile_ref(compiler.ir()).expect("policy");
         changes.push(start.elapsed());
         if let ApplyKind::Incremental { commands: c } = kind {
             commands = c;

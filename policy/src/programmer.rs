@@ -182,26 +182,67 @@ impl<R: NftRunner> PolicyProgrammer<R> {
 
     /// Make the table match `desired`: incrementally when possible, else fully.
     pub fn reconcile(&mut self, desired: PolicyIr) -> Result<ApplyKind, ApplyError> {
+        if let Some(kind) = self.reconcile_elements(&desired)? {
+            return Ok(kind);
+        }
+        self.reconcile_script(desired)
+    }
+
+    /// [`Self::reconcile`] for a borrowed IR: pod churn (element-only changes) copies only the
+    /// sets, maps and pods into the applied state, never the chains, so a caller that keeps
+    /// its IR (e.g. [`crate::PolicyCompiler`]) does not clone a whole table per pod.
+    pub fn reconcile_ref(&mut self, desired: &PolicyIr) -> Result<ApplyKind, ApplyError> {
+        if let Some(kind) = self.reconcile_elements(desired)? {
+            return Ok(kind);
+        }
+        self.reconcile_script(desired.clone())
+    }
+
+    /// The element-only path; `None` when it does not apply.
+    fn reconcile_elements(&mut self, desired: &PolicyIr) -> Result<Option<ApplyKind>, ApplyError> {
+        let Some(applied) = &mut self.applied else {
+            return Ok(None);
+        };
+        let Some(ops) = element_ops(applied, desired) else {
+            return Ok(None);
+        };
+        let kind = if ops.is_empty() {
+            ApplyKind::Unchanged
+        } else {
+            match self.runner.apply_elements(&ops) {
+                Ok(true) => ApplyKind::Incremental {
+                    commands: ops.len(),
+                },
+                Ok(false) => return Ok(None),
+                Err(error) => {
+                    tracing::warn!(%error, "element update refused; replacing the table");
+                    return self.apply_full(desired.clone()).map(Some);
+                }
+            }
+        };
+        // Chains are equal (element_ops checked); bring the rest along.
+        if applied.sets != desired.sets {
+            applied.sets = desired.sets.clone();
+        }
+        if applied.ingress_map != desired.ingress_map {
+            applied.ingress_map = desired.ingress_map.clone();
+        }
+        if applied.egress_map != desired.egress_map {
+            applied.egress_map = desired.egress_map.clone();
+        }
+        if applied.pods != desired.pods {
+            applied.pods = desired.pods.clone();
+        }
+        applied.node_addresses = desired.node_addresses.clone();
+        Ok(Some(kind))
+    }
+
+    fn reconcile_script(&mut self, desired: PolicyIr) -> Result<ApplyKind, ApplyError> {
         let Some(applied) = &self.applied else {
             return self.apply_full(desired);
         };
         if *applied == desired {
             return Ok(ApplyKind::Unchanged);
-        }
-        if let Some(ops) = element_ops(applied, &desired) {
-            match self.runner.apply_elements(&ops) {
-                Ok(true) => {
-                    self.applied = Some(desired);
-                    return Ok(ApplyKind::Incremental {
-                        commands: ops.len(),
-                    });
-                }
-                Ok(false) => {}
-                Err(error) => {
-                    tracing::warn!(%error, "element update refused; replacing the table");
-                    return self.apply_full(desired);
-                }
-            }
         }
         let Some(script) = render_update(applied, &desired) else {
             return self.apply_full(desired);
