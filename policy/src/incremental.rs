@@ -17,7 +17,7 @@ use k8s_openapi::api::core::v1::Pod;
 use crate::compile::{CompileState, Compiled, PolicySpec, compile_with_state, place_pod};
 use crate::ir::{Family, PodId, PolicyId, PolicyIr, SetElement, SetKind, set_name};
 use crate::model::{NAMESPACE_NAME_LABEL, PodView, PolicyInput, pod_view};
-use crate::peers::picks;
+use crate::peers::{PeerSelectors, picks};
 use crate::ports::{Protocol, resolve_named};
 use crate::rules::SetSource;
 use crate::selector::Labels;
@@ -259,32 +259,29 @@ impl PolicyCompiler {
         } else {
             Vec::new()
         };
+        let picked = |peers: &[PeerSelectors], namespace: &str| {
+            picks(
+                peers,
+                namespace,
+                view.namespace,
+                &namespace_labels,
+                view.labels,
+            )
+        };
         let ir = &mut self.compiled.ir;
         for (base, source) in &self.state.sources {
             match source {
                 SetSource::Pods { namespace, peers } => {
-                    if picks(
-                        peers,
-                        namespace,
-                        view.namespace,
-                        &namespace_labels,
-                        view.labels,
-                    ) {
+                    if picked(peers, namespace) {
                         for address in &view.addresses {
                             insert(ir, base, *address, SetElement::Address(*address));
                         }
                     }
                 }
                 SetSource::Named { named, peers } => {
-                    let selected = peers.as_ref().is_none_or(|(namespace, peers, _)| {
-                        picks(
-                            peers,
-                            namespace,
-                            view.namespace,
-                            &namespace_labels,
-                            view.labels,
-                        )
-                    });
+                    let selected = peers
+                        .as_ref()
+                        .is_none_or(|(namespace, peers, _)| picked(peers, namespace));
                     for address in &view.addresses {
                         let in_block = peers.as_ref().is_some_and(|(_, _, blocks)| {
                             blocks.iter().any(|block| block.contains(address))

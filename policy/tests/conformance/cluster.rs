@@ -12,11 +12,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
-use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::netns::Netns;
+use crate::netns::{Netns, tcp_server, udp_server};
 
 const CNI_DIR: &str = "/usr/lib/cni";
 
@@ -129,35 +128,6 @@ fn cni_add(list: &Value, node: &Netns, pod: &Netns, container_id: &str) -> IpAdd
     let address = result["ips"][0]["address"].as_str().expect("an address");
     let address = address.split('/').next().unwrap_or(address);
     address.parse().expect("an IP address")
-}
-
-fn tcp_server(listener: TcpListener, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::SeqCst) {
-            match listener.accept() {
-                Ok((mut stream, _)) => {
-                    let _ = stream.set_nonblocking(false);
-                    let _ = stream.write_all(b"ok");
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    })
-}
-
-fn udp_server(socket: UdpSocket, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    socket
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 64];
-        while !stop.load(Ordering::SeqCst) {
-            if let Ok((_, peer)) = socket.recv_from(&mut buffer) {
-                let _ = socket.send_to(b"ok", peer);
-            }
-        }
-    })
 }
 
 impl Cluster {
