@@ -11,4 +11,5 @@ pub mod daemon;
 pub mod dataplane;
 pub mod datastore;
 pub mod model;
+pub mod network_policy;
 pub mod snapshot;

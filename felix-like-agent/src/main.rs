@@ -55,10 +55,12 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
-    /// Install the routes BGP selected into the kernel's main table (protocol 196, `tern`),
-    /// with a blackhole per local pod CIDR, and keep them true. Needs CAP_NET_ADMIN.
-    #[arg(long, env = "TERN_PROGRAM_ROUTES")]
-    program_routes: bool,
+    /// Program the kernel: install the routes BGP selected into the main table (protocol
+    /// `tern`) with a blackhole per local pod CIDR and keep them true, and enforce
+    /// NetworkPolicy for this node's pods in nftables (`table inet tern`). Off by default.
+    /// Needs CAP_NET_ADMIN and `nft`.
+    #[arg(long, env = "TERN_DATAPLANE")]
+    dataplane: bool,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
     #[arg(
         long,
@@ -166,7 +168,17 @@ fn run(args: Args) -> anyhow::Result<()> {
             datastore: &args.datastore,
             metrics: args.metrics_address,
         };
-        serve(options, snapshots, signals, api, args.program_routes).await
+        let policy = args.dataplane.then(|| {
+            tern_agent::network_policy::PolicyTask::spawn(
+                options.node_name.clone(),
+                snapshots.clone(),
+            )
+        });
+        let served = serve(options, snapshots, signals, api, args.dataplane).await;
+        if let Some(policy) = policy {
+            policy.stop().await;
+        }
+        served
     })
 }
 
