@@ -41,6 +41,13 @@ pub enum PeerCommand {
         updates: Vec<Update>,
         report_written: bool,
     },
+    /// Send these encoded UPDATEs (`updates` of them, shared with the other members of an
+    /// update group) if the session is still the one numbered `epoch`.
+    SendEncoded {
+        epoch: u64,
+        bytes: bytes::Bytes,
+        updates: u64,
+    },
     /// Stop with NOTIFICATION Cease and this subcode, then end the task.
     Stop { cease_subcode: u8 },
     /// Close the session with this NOTIFICATION and stay Idle until [`PeerCommand::Start`].
@@ -199,6 +206,11 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
                     updates,
                     report_written,
                 }) => task.send_updates(epoch, updates, report_written),
+                Some(PeerCommand::SendEncoded {
+                    epoch,
+                    bytes,
+                    updates,
+                }) => task.send_encoded(epoch, bytes, updates),
             },
             Some(event) = read_events.recv(), if backlog < OUTBOX_LIMIT => task.on_read(event),
             Some((attempt, result)) = connect_results.recv() => {
@@ -420,6 +432,20 @@ impl PeerTask {
                 conn.tasks.send(buffer.freeze());
             }
             Err(error) => warn!(peer = %self.peer, %error, "cannot encode message"),
+        }
+    }
+
+    fn send_encoded(&mut self, epoch: u64, bytes: bytes::Bytes, updates: u64) {
+        if epoch != self.epoch {
+            return;
+        }
+        let Some((id, _)) = self.session.established() else {
+            return;
+        };
+        if let Some(conn) = self.connections.get(&id) {
+            self.counters
+                .count_sent_many(crate::packet::MessageType::Update, updates);
+            conn.tasks.send(bytes);
         }
     }
 

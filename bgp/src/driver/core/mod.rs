@@ -17,6 +17,7 @@
 
 mod advertise;
 mod graceful_restart;
+mod groups;
 mod import;
 mod max_prefix;
 mod peers;
@@ -37,7 +38,8 @@ use tracing::debug;
 use crate::fsm::{Negotiated, State};
 use crate::packet::{Afi, PathAttributes, Safi};
 use crate::rib::{
-    AdjRibIn, AttributeInterner, ExportContext, LocRib, PeerType, Route, RouteSource,
+    AdjRibIn, AttributeInterner, BestChange, ExportContext, GroupKey, LocRib, PeerType, Route,
+    RouteSource,
 };
 use crate::speaker::status::SharedCounters;
 use crate::speaker::{PeerConfig, PeerStatus, RouteChange, SpeakerConfig, SpeakerError};
@@ -78,6 +80,8 @@ pub enum CoreTimer {
 /// The session of a peer while it is Established.
 #[derive(Debug)]
 struct Established {
+    /// The update group ([`Core::groups`]) of the session.
+    group: usize,
     epoch: u64,
     negotiated: Negotiated,
     local: SocketAddr,
@@ -168,7 +172,17 @@ pub struct Core {
     /// While we restart: the GR peers whose End-of-RIB we still wait for before selecting
     /// and advertising (RFC 4724 §4.1). `None` when not deferring.
     deferral: Option<graceful_restart::Deferral>,
+    /// Loc-RIB changes of the UPDATEs of the current batch, not advertised yet; every
+    /// [`Core::propagate`] sends them first, and each batch of events ends with one.
+    pending: Vec<BestChange>,
+    /// Update groups by number (never removed: few, and small).
+    groups: Vec<GroupKey>,
 }
+
+/// Most peer events handled before the changes they caused are advertised.
+const EVENT_BATCH: usize = 256;
+/// Advertise once this many Loc-RIB changes are pending.
+const CHANGE_BATCH: usize = 16 * 1024;
 
 /// Channels the core task reads.
 pub struct Inbox {
@@ -202,6 +216,8 @@ impl Core {
             timers,
             interner: AttributeInterner::new(),
             deferral,
+            pending: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -232,7 +248,21 @@ impl Core {
                         self.timer_expired(timer);
                     }
                 }
-                Some(envelope) = inbox.events.recv() => self.peer_event(envelope),
+                Some(envelope) = inbox.events.recv() => {
+                    // Take what else is already waiting, then advertise the net change once:
+                    // one export, packing and write per batch instead of per UPDATE.
+                    self.peer_event(envelope);
+                    for _ in 1..EVENT_BATCH {
+                        let Ok(envelope) = inbox.events.try_recv() else {
+                            break;
+                        };
+                        self.peer_event(envelope);
+                        if self.pending.len() >= CHANGE_BATCH {
+                            break;
+                        }
+                    }
+                    self.propagate(Vec::new());
+                }
                 Some((stream, remote)) = inbox.accepted.recv() => {
                     let address = canonical(remote.ip());
                     match self.peers.get(&address) {
@@ -247,6 +277,7 @@ impl Core {
     }
 
     fn command(&mut self, command: Command) {
+        self.propagate(Vec::new());
         match command {
             Command::AddPeer(config, reply) => {
                 let _ = reply.send(self.add_peer(config));
@@ -281,6 +312,7 @@ impl Core {
     }
 
     fn timer_expired(&mut self, timer: CoreTimer) {
+        self.propagate(Vec::new());
         match timer {
             CoreTimer::PeerRestart(address) | CoreTimer::StaleRoutes(address) => {
                 self.restart_time_over(address);

@@ -1,0 +1,161 @@
+//! Advertising best-path changes through update groups ([`crate::rib::update_group`]):
+//! established peers whose whole table has gone out are grouped by their [`GroupKey`]; a
+//! group exports, packs and encodes each batch of changes once and hands every member the
+//! same bytes. Peers alone in their group, and peers still receiving their initial table,
+//! are served one by one.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use bytes::BytesMut;
+use ipnetwork::IpNetwork;
+use tracing::warn;
+
+use crate::driver::peer::PeerCommand;
+use crate::packet::{Message, Update};
+use crate::rib::{ExportCache, Exported, GroupKey, Member, NetChange, build_updates, diff, share};
+
+use super::{Core, Peer, TableState, advertise::send};
+
+impl Core {
+    /// The number of the update group `key` (a new one if no session had it yet).
+    pub(super) fn group_of(&mut self, key: GroupKey) -> usize {
+        match self.groups.iter().position(|known| *known == key) {
+            Some(i) => i,
+            None => {
+                self.groups.push(key);
+                self.groups.len() - 1
+            }
+        }
+    }
+
+    /// Advertise the net changes to every established peer.
+    pub(super) fn advertise_net(&mut self, net: &[NetChange<'_>]) {
+        let mut alone: Vec<IpAddr> = Vec::new();
+        let mut groups: HashMap<usize, Vec<IpAddr>> = HashMap::new();
+        for (address, peer) in &self.peers {
+            let Some(established) = &peer.established else {
+                continue;
+            };
+            match established.table {
+                TableState::NotSent => {}
+                TableState::Walking { .. } => alone.push(*address),
+                TableState::Sent => groups.entry(established.group).or_default().push(*address),
+            }
+        }
+        for (group, mut members) in groups {
+            if members.len() == 1 {
+                alone.append(&mut members);
+            } else {
+                members.sort_unstable();
+                self.advertise_group(group, &members, net);
+            }
+        }
+        for address in alone {
+            if let Some(peer) = self.peers.get_mut(&address) {
+                advertise_alone(peer, net);
+            }
+        }
+    }
+
+    fn advertise_group(&mut self, group: usize, addresses: &[IpAddr], net: &[NetChange<'_>]) {
+        let Some(key) = self.groups.get(group) else {
+            return;
+        };
+        let members: Vec<Member> = addresses
+            .iter()
+            .filter_map(|address| {
+                let peer = self.peers.get(address)?;
+                Some(Member {
+                    address: *address,
+                    router_id: peer.router_id,
+                    asn: peer.config.asn,
+                })
+            })
+            .collect();
+        if members.len() != addresses.len() {
+            return;
+        }
+        type Own = (Vec<(IpNetwork, Exported)>, Vec<IpNetwork>);
+        let mut own: HashMap<usize, Own> = HashMap::new();
+        for share in share(key, &members, net) {
+            if !share.announce.is_empty() || !share.withdraw.is_empty() {
+                let updates = build_updates(share.announce, share.withdraw, &key.codec);
+                let (bytes, count) = encode(updates, key);
+                for (i, address) in addresses.iter().enumerate() {
+                    if share.except.binary_search(&i).is_ok() {
+                        continue;
+                    }
+                    let Some(peer) = self.peers.get_mut(address) else {
+                        continue;
+                    };
+                    let Some(established) = &peer.established else {
+                        continue;
+                    };
+                    peer.advertised = peer.advertised.saturating_add_signed(share.delta);
+                    let _ = peer.commands.send(PeerCommand::SendEncoded {
+                        epoch: established.epoch,
+                        bytes: bytes.clone(),
+                        updates: count,
+                    });
+                }
+            }
+            for &i in &share.except {
+                let Some(peer) = addresses.get(i).and_then(|a| self.peers.get_mut(a)) else {
+                    continue;
+                };
+                let Some(established) = &peer.established else {
+                    continue;
+                };
+                let (announce, withdraw) = own.entry(i).or_default();
+                let mut cache = ExportCache::new(&established.export);
+                let mut delta = 0;
+                for (prefix, previous, best) in &share.changes {
+                    let before = previous.and_then(|path| cache.export(prefix, path));
+                    let after = best.and_then(|path| cache.export(prefix, path));
+                    delta += diff(prefix, before, after, announce, withdraw);
+                }
+                peer.advertised = peer.advertised.saturating_add_signed(delta);
+            }
+        }
+        for (i, (announce, withdraw)) in own {
+            if let Some(peer) = addresses.get(i).and_then(|a| self.peers.get(a)) {
+                send(peer, announce, withdraw);
+            }
+        }
+    }
+}
+
+/// The changes for one peer with its own export (the prefixes its table walk has reached).
+fn advertise_alone(peer: &mut Peer, net: &[NetChange<'_>]) {
+    let Some(established) = &peer.established else {
+        return;
+    };
+    let mut cache = ExportCache::new(&established.export);
+    let mut announce: Vec<(IpNetwork, Exported)> = Vec::new();
+    let mut withdraw = Vec::new();
+    let mut delta = 0;
+    for (prefix, previous, best) in net {
+        if !established.table.covers(prefix) {
+            continue;
+        }
+        let before = previous.and_then(|path| cache.export(prefix, path));
+        let after = best.and_then(|path| cache.export(prefix, path));
+        delta += diff(prefix, before, after, &mut announce, &mut withdraw);
+    }
+    peer.advertised = peer.advertised.saturating_add_signed(delta);
+    send(peer, announce, withdraw);
+}
+
+/// The UPDATEs encoded back to back, and how many there are.
+fn encode(updates: Vec<Update>, key: &GroupKey) -> (bytes::Bytes, u64) {
+    let mut buffer = BytesMut::new();
+    let mut count = 0;
+    for update in updates {
+        match Message::Update(update).encode(&key.codec, &mut buffer) {
+            Ok(_) => count += 1,
+            Err(error) => warn!(%error, "cannot encode UPDATE"),
+        }
+    }
+    (buffer.freeze(), count)
+}
