@@ -45,7 +45,7 @@ pub enum PeerCommand {
     /// update group) if the session is still the one numbered `epoch`.
     SendEncoded {
         epoch: u64,
-        bytes: bytes::Bytes,
+        bytes: Vec<bytes::Bytes>,
         updates: u64,
     },
     /// Stop with NOTIFICATION Cease and this subcode, then end the task.
@@ -435,7 +435,7 @@ impl PeerTask {
         }
     }
 
-    fn send_encoded(&mut self, epoch: u64, bytes: bytes::Bytes, updates: u64) {
+    fn send_encoded(&mut self, epoch: u64, bytes: Vec<bytes::Bytes>, updates: u64) {
         if epoch != self.epoch {
             return;
         }
@@ -445,7 +445,9 @@ impl PeerTask {
         if let Some(conn) = self.connections.get(&id) {
             self.counters
                 .count_sent_many(crate::packet::MessageType::Update, updates);
-            conn.tasks.send(bytes);
+            for part in bytes {
+                conn.tasks.send(part);
+            }
         }
     }
 

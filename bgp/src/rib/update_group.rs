@@ -9,7 +9,7 @@
 //! name no member is exported identically to every member. For each change, the members the
 //! paths do name are set apart ([`Share::except`]) and given their own export.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnetwork::IpNetwork;

@@ -8,7 +8,7 @@
 //! best path; a change is advertised when the export of the new best path differs. Per peer
 //! the core keeps only a count.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -116,7 +116,7 @@ impl Core {
                 decided_by: if best { change.step } else { None },
             };
             // A subscriber that went away meanwhile is fine.
-            let _ = self.routes.send(RouteChange {
+            self.routes.send(RouteChange {
                 prefix: change.prefix,
                 best: change.best.as_ref().map(|path| route(path, true)),
                 multipath: change
@@ -216,7 +216,7 @@ impl Core {
                 multipath: selected.len() > 1,
                 decided_by: if best { step } else { None },
             };
-            let _ = self.routes.send(RouteChange {
+            self.routes.send(RouteChange {
                 prefix,
                 best: selected.first().map(|path| route(path, true)),
                 multipath: selected.iter().skip(1).map(|p| route(p, false)).collect(),

@@ -4,10 +4,10 @@
 //! same bytes. Peers alone in their group, and peers still receiving their initial table,
 //! are served one by one.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use ipnetwork::IpNetwork;
 use tracing::warn;
 
@@ -78,29 +78,25 @@ impl Core {
         }
         type Own = (Vec<(IpNetwork, Exported)>, Vec<IpNetwork>);
         let mut own: HashMap<usize, Own> = HashMap::new();
+        // Every share's UPDATEs back to back in one buffer; a member gets the buffer less
+        // the shares it is set apart from (a few slices, whatever the number of shares).
+        let mut buffer = BytesMut::new();
+        let mut skip: HashMap<usize, Vec<(usize, usize, u64)>> = HashMap::new();
+        let mut total = 0;
+        let mut delta_all = 0;
         for share in share(key, &members, net) {
+            let start = buffer.len();
+            let mut count = 0;
             if !share.announce.is_empty() || !share.withdraw.is_empty() {
                 let updates = build_updates(share.announce, share.withdraw, &key.codec);
-                let (bytes, count) = encode(updates, key);
-                for (i, address) in addresses.iter().enumerate() {
-                    if share.except.binary_search(&i).is_ok() {
-                        continue;
-                    }
-                    let Some(peer) = self.peers.get_mut(address) else {
-                        continue;
-                    };
-                    let Some(established) = &peer.established else {
-                        continue;
-                    };
-                    peer.advertised = peer.advertised.saturating_add_signed(share.delta);
-                    let _ = peer.commands.send(PeerCommand::SendEncoded {
-                        epoch: established.epoch,
-                        bytes: bytes.clone(),
-                        updates: count,
-                    });
-                }
+                count = encode(updates, key, &mut buffer);
             }
+            total += count;
+            delta_all += share.delta;
             for &i in &share.except {
+                skip.entry(i)
+                    .or_default()
+                    .push((start, buffer.len(), count));
                 let Some(peer) = addresses.get(i).and_then(|a| self.peers.get_mut(a)) else {
                     continue;
                 };
@@ -109,13 +105,35 @@ impl Core {
                 };
                 let (announce, withdraw) = own.entry(i).or_default();
                 let mut cache = ExportCache::new(&established.export);
-                let mut delta = 0;
+                // Undo the group's count for this share; the member's own export counts.
+                let mut delta = -share.delta;
                 for (prefix, previous, best) in &share.changes {
                     let before = previous.and_then(|path| cache.export(prefix, path));
                     let after = best.and_then(|path| cache.export(prefix, path));
                     delta += diff(prefix, before, after, announce, withdraw);
                 }
                 peer.advertised = peer.advertised.saturating_add_signed(delta);
+            }
+        }
+        let all = buffer.freeze();
+        for (i, address) in addresses.iter().enumerate() {
+            let Some(peer) = self.peers.get_mut(address) else {
+                continue;
+            };
+            let Some(established) = &peer.established else {
+                continue;
+            };
+            peer.advertised = peer.advertised.saturating_add_signed(delta_all);
+            let (bytes, updates) = match skip.get(&i) {
+                None => (vec![all.clone()], total),
+                Some(ranges) => without(&all, ranges, total),
+            };
+            if updates > 0 {
+                let _ = peer.commands.send(PeerCommand::SendEncoded {
+                    epoch: established.epoch,
+                    bytes,
+                    updates,
+                });
             }
         }
         for (i, (announce, withdraw)) in own {
@@ -147,15 +165,54 @@ fn advertise_alone(peer: &mut Peer, net: &[NetChange<'_>]) {
     send(peer, announce, withdraw);
 }
 
-/// The UPDATEs encoded back to back, and how many there are.
-fn encode(updates: Vec<Update>, key: &GroupKey) -> (bytes::Bytes, u64) {
-    let mut buffer = BytesMut::new();
+/// Encode `updates` at the end of `buffer`; returns how many there are.
+fn encode(updates: Vec<Update>, key: &GroupKey, buffer: &mut BytesMut) -> u64 {
     let mut count = 0;
     for update in updates {
-        match Message::Update(update).encode(&key.codec, &mut buffer) {
+        match Message::Update(update).encode(&key.codec, buffer) {
             Ok(_) => count += 1,
             Err(error) => warn!(%error, "cannot encode UPDATE"),
         }
     }
-    (buffer.freeze(), count)
+    count
+}
+
+/// `all` without the byte ranges `skip` (in order, not overlapping), and the number of
+/// UPDATEs left of `total`.
+fn without(all: &Bytes, skip: &[(usize, usize, u64)], total: u64) -> (Vec<Bytes>, u64) {
+    let mut parts = Vec::with_capacity(skip.len() + 1);
+    let mut at = 0;
+    let mut updates = total;
+    for &(start, end, count) in skip {
+        if start > at {
+            parts.push(all.slice(at..start));
+        }
+        at = end;
+        updates = updates.saturating_sub(count);
+    }
+    if at < all.len() {
+        parts.push(all.slice(at..));
+    }
+    (parts, updates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_gets_the_buffer_less_the_shares_it_is_set_apart_from() {
+        let all = Bytes::from_static(b"aaabbbbcc");
+        let (parts, updates) = without(&all, &[(3, 7, 2)], 5);
+        assert_eq!(
+            parts,
+            vec![Bytes::from_static(b"aaa"), Bytes::from_static(b"cc")]
+        );
+        assert_eq!(updates, 3);
+        let (parts, updates) = without(&all, &[(0, 3, 1), (7, 9, 1)], 5);
+        assert_eq!(parts, vec![Bytes::from_static(b"bbbb")]);
+        assert_eq!(updates, 3);
+        let (parts, _) = without(&all, &[], 5);
+        assert_eq!(parts, vec![all]);
+    }
 }

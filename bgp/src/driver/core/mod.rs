@@ -30,7 +30,7 @@ use std::time::{Duration, SystemTime};
 
 use ipnetwork::IpNetwork;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tracing::debug;
@@ -41,8 +41,9 @@ use crate::rib::{
     AdjRibIn, AttributeInterner, BestChange, ExportContext, GroupKey, LocRib, PeerType, Route,
     RouteSource,
 };
+use crate::speaker::feed::RouteFeed;
 use crate::speaker::status::SharedCounters;
-use crate::speaker::{PeerConfig, PeerStatus, RouteChange, SpeakerConfig, SpeakerError};
+use crate::speaker::{PeerConfig, PeerStatus, SpeakerConfig, SpeakerError};
 
 use super::listener::Accepted;
 use super::peer::{PeerCommand, PeerEventEnvelope};
@@ -163,7 +164,7 @@ pub struct Core {
     peers: HashMap<IpAddr, Peer>,
     listeners: Vec<Arc<TcpListener>>,
     listener_tasks: Vec<JoinHandle<()>>,
-    routes: broadcast::Sender<RouteChange>,
+    routes: RouteFeed,
     events: mpsc::Sender<PeerEventEnvelope>,
     next_instance: u64,
     timers: Timers<CoreTimer>,
@@ -196,7 +197,7 @@ impl Core {
         config: SpeakerConfig,
         listeners: Vec<Arc<TcpListener>>,
         listener_tasks: Vec<JoinHandle<()>>,
-        routes: broadcast::Sender<RouteChange>,
+        routes: RouteFeed,
         events: mpsc::Sender<PeerEventEnvelope>,
     ) -> Self {
         let mut timers = Timers::default();
