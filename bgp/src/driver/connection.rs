@@ -4,7 +4,7 @@
 //! Frames are decoded by the session task, which knows the codec context negotiated so far.
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
@@ -21,8 +21,9 @@ pub const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5)
 pub enum ReadEvent {
     /// One whole message, header included.
     Frame(ConnectionId, Bytes),
-    /// The header was bad (RFC 4271 §6.1); nothing more is read.
-    Malformed(ConnectionId, DecodeError),
+    /// The header was bad (RFC 4271 §6.1); nothing more is read. (Boxed: the channel's
+    /// slots are as large as the largest event, and every session has one.)
+    Malformed(ConnectionId, Box<DecodeError>),
     /// The connection closed or broke.
     Closed(ConnectionId),
 }
@@ -96,10 +97,10 @@ const READ_LARGE: usize = 64 * 1024;
 /// Most bytes gathered into one write system call.
 pub const WRITE_COALESCE: usize = 64 * 1024;
 
-async fn read_frames(id: ConnectionId, mut read: OwnedReadHalf, events: mpsc::Sender<ReadEvent>) {
-    // Small while idle (a thousand quiet sessions must not hold 64 KiB each), large while the
-    // last read filled the buffer.
-    let mut buffer = BytesMut::with_capacity(READ_SMALL);
+async fn read_frames(id: ConnectionId, read: OwnedReadHalf, events: mpsc::Sender<ReadEvent>) {
+    // No buffer while idle (a thousand quiet sessions must not hold one each): it is made
+    // when the socket is readable, small, or large while the last read filled it.
+    let mut buffer = BytesMut::new();
     let mut want = READ_SMALL;
     loop {
         // Cut every whole message already buffered.
@@ -113,21 +114,34 @@ async fn read_frames(id: ConnectionId, mut read: OwnedReadHalf, events: mpsc::Se
                 }
                 Ok(_) => break,
                 Err(error) => {
-                    let _ = events.send(ReadEvent::Malformed(id, error)).await;
+                    let _ = events.send(ReadEvent::Malformed(id, Box::new(error))).await;
                     return;
                 }
             }
+        }
+        if buffer.is_empty() {
+            // Whole messages went out with their share of the allocation.
+            buffer = BytesMut::new();
+        }
+        if read.readable().await.is_err() {
+            let _ = events.send(ReadEvent::Closed(id)).await;
+            return;
         }
         if buffer.capacity() - buffer.len() < READ_SMALL {
             buffer.reserve(want);
         }
         let room = buffer.capacity() - buffer.len();
-        match read.read_buf(&mut buffer).await {
-            Ok(0) | Err(_) => {
+        match read.try_read_buf(&mut buffer) {
+            Ok(0) => {
                 let _ = events.send(ReadEvent::Closed(id)).await;
                 return;
             }
             Ok(read) => want = if read >= room { READ_LARGE } else { READ_SMALL },
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                let _ = events.send(ReadEvent::Closed(id)).await;
+                return;
+            }
         }
     }
 }

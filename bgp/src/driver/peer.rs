@@ -128,10 +128,26 @@ struct PeerTask {
     epoch: u64,
     closing: Vec<JoinHandle<()>>,
     reads: mpsc::Sender<ReadEvent>,
-    connects: mpsc::UnboundedSender<(u64, Result<TcpStream, ConnectError>)>,
+    /// Results of connection attempts; made on the first attempt (a passive peer never
+    /// makes one, and a thousand of them should not hold a channel each).
+    connects: Option<ConnectResults>,
     /// Events waiting for room in the core's channel. While it is long, the task stops
     /// reading from its connections (backpressure) but keeps its timers and keepalives going.
     outbox: VecDeque<PeerEventEnvelope>,
+}
+
+type ConnectResult = (u64, Result<TcpStream, Box<ConnectError>>);
+type ConnectResults = (
+    mpsc::UnboundedSender<ConnectResult>,
+    mpsc::UnboundedReceiver<ConnectResult>,
+);
+
+/// The next connection attempt's result (never, before the first attempt).
+async fn next_connect(connects: &mut Option<ConnectResults>) -> Option<ConnectResult> {
+    match connects {
+        Some((_, receiver)) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Stop reading connections while this many events wait for the core.
@@ -147,7 +163,6 @@ pub fn spawn(
 
 async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerCommand>) {
     let (reads, mut read_events) = mpsc::channel(64);
-    let (connects, mut connect_results) = mpsc::unbounded_channel();
     let peer = config.connect.remote.ip();
     let mut task = PeerTask {
         instance: config.instance,
@@ -165,7 +180,7 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
         epoch: 0,
         closing: Vec::new(),
         reads,
-        connects,
+        connects: None,
         outbox: VecDeque::new(),
     };
     let core = task.core.clone();
@@ -213,7 +228,7 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
                 }) => task.send_encoded(epoch, bytes, updates),
             },
             Some(event) = read_events.recv(), if backlog < OUTBOX_LIMIT => task.on_read(event),
-            Some((attempt, result)) = connect_results.recv() => {
+            Some((attempt, result)) = next_connect(&mut task.connects) => {
                 task.on_connect(attempt, result);
             }
             () = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
@@ -329,14 +344,21 @@ impl PeerTask {
         }
         let attempt = self.attempt;
         let spec = self.connect_spec.clone();
-        let results = self.connects.clone();
+        let results = self
+            .connects
+            .get_or_insert_with(|| {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                (sender, receiver)
+            })
+            .0
+            .clone();
         self.connecting = Some(tokio::spawn(async move {
-            let result = connect(&spec).await;
+            let result = connect(&spec).await.map_err(Box::new);
             let _ = results.send((attempt, result));
         }));
     }
 
-    fn on_connect(&mut self, attempt: u64, result: Result<TcpStream, ConnectError>) {
+    fn on_connect(&mut self, attempt: u64, result: Result<TcpStream, Box<ConnectError>>) {
         if attempt != self.attempt {
             return;
         }
@@ -409,7 +431,7 @@ impl PeerTask {
                     warn!(peer = %self.peer, %error, "malformed message header");
                     self.handle(Input::DecodeError {
                         connection: id,
-                        error,
+                        error: *error,
                     });
                 }
             }

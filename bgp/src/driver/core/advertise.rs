@@ -164,7 +164,7 @@ impl Core {
                 Afi::Ipv6 => prefix.is_ipv6(),
                 Afi::Other(_) => false,
             })
-            .filter_map(|(prefix, path)| cache.export(&prefix, path).map(|e| (prefix, e)))
+            .filter_map(|(prefix, path)| cache.export(&prefix, &path).map(|e| (prefix, e)))
             .collect();
         send(peer, announce, Vec::new());
     }
@@ -197,8 +197,8 @@ impl Core {
             if !established.table.covers(&prefix) {
                 break;
             }
-            let before = before_cache.export(&prefix, path);
-            let after = after_cache.export(&prefix, path);
+            let before = before_cache.export(&prefix, &path);
+            let after = after_cache.export(&prefix, &path);
             let delta = diff(&prefix, before, after, &mut announce, &mut withdraw);
             peer.advertised = peer.advertised.saturating_add_signed(delta);
         }
@@ -267,7 +267,7 @@ fn send_chunk(rib: &crate::rib::LocRib, peer: &mut Peer) {
             break;
         }
         after = Some(prefix);
-        if let Some(exported) = cache.export(&prefix, path) {
+        if let Some(exported) = cache.export(&prefix, &path) {
             announce.push((prefix, exported));
         }
     }

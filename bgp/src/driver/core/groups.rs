@@ -76,7 +76,8 @@ impl Core {
         if members.len() != addresses.len() {
             return;
         }
-        type Own = (Vec<(IpNetwork, Exported)>, Vec<IpNetwork>);
+        /// A member's own advertisements, and how its count differs from the group's.
+        type Own = (Vec<(IpNetwork, Exported)>, Vec<IpNetwork>, isize);
         let mut own: HashMap<usize, Own> = HashMap::new();
         // Every share's UPDATEs back to back in one buffer; a member gets the buffer less
         // the shares it is set apart from (a few slices, whatever the number of shares).
@@ -97,22 +98,21 @@ impl Core {
                 skip.entry(i)
                     .or_default()
                     .push((start, buffer.len(), count));
-                let Some(peer) = addresses.get(i).and_then(|a| self.peers.get_mut(a)) else {
+                let Some(peer) = addresses.get(i).and_then(|a| self.peers.get(a)) else {
                     continue;
                 };
                 let Some(established) = &peer.established else {
                     continue;
                 };
-                let (announce, withdraw) = own.entry(i).or_default();
+                let (announce, withdraw, delta) = own.entry(i).or_default();
                 let mut cache = ExportCache::new(&established.export);
                 // Undo the group's count for this share; the member's own export counts.
-                let mut delta = -share.delta;
+                *delta -= share.delta;
                 for (prefix, previous, best) in &share.changes {
                     let before = previous.and_then(|path| cache.export(prefix, path));
                     let after = best.and_then(|path| cache.export(prefix, path));
-                    delta += diff(prefix, before, after, announce, withdraw);
+                    *delta += diff(prefix, before, after, announce, withdraw);
                 }
-                peer.advertised = peer.advertised.saturating_add_signed(delta);
             }
         }
         let all = buffer.freeze();
@@ -123,7 +123,8 @@ impl Core {
             let Some(established) = &peer.established else {
                 continue;
             };
-            peer.advertised = peer.advertised.saturating_add_signed(delta_all);
+            let own_delta = own.get(&i).map_or(0, |own| own.2);
+            peer.advertised = peer.advertised.saturating_add_signed(delta_all + own_delta);
             let (bytes, updates) = match skip.get(&i) {
                 None => (vec![all.clone()], total),
                 Some(ranges) => without(&all, ranges, total),
@@ -136,7 +137,7 @@ impl Core {
                 });
             }
         }
-        for (i, (announce, withdraw)) in own {
+        for (i, (announce, withdraw, _)) in own {
             if let Some(peer) = addresses.get(i).and_then(|a| self.peers.get(a)) {
                 send(peer, announce, withdraw);
             }
