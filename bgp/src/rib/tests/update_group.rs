@@ -117,14 +117,16 @@ fn sessions_differing_only_in_who_the_peer_is_share_a_group() {
     assert_ne!(GroupKey::of(&filtered, codec), e1);
 }
 
+/// Three route reflector clients in our AS, and their group.
+fn three_clients() -> ([Member; 3], GroupKey) {
+    let members = [1, 2, 3].map(|i| member(i, LOCAL_AS));
+    let key = GroupKey::of(&context(1, LOCAL_AS, true), CodecContext::FOUR_OCTET_AS);
+    (members, key)
+}
+
 #[test]
 fn a_path_from_a_member_sets_only_that_member_apart() {
-    let members = [
-        member(1, LOCAL_AS),
-        member(2, LOCAL_AS),
-        member(3, LOCAL_AS),
-    ];
-    let key = GroupKey::of(&context(1, LOCAL_AS, true), CodecContext::FOUR_OCTET_AS);
+    let (members, key) = three_clients();
     let from_first = path(1, PeerType::Internal, &[64700], None);
     let changes = vec![
         (net(1), None, Some(&from_first)),
@@ -142,12 +144,7 @@ fn a_path_from_a_member_sets_only_that_member_apart() {
 
 #[test]
 fn originator_and_as_path_set_members_apart() {
-    let members = [
-        member(1, LOCAL_AS),
-        member(2, LOCAL_AS),
-        member(3, LOCAL_AS),
-    ];
-    let key = GroupKey::of(&context(1, LOCAL_AS, true), CodecContext::FOUR_OCTET_AS);
+    let (members, key) = three_clients();
     // Learned from a non-member, originated by member 3 (index 2).
     let reflected = path(9, PeerType::Internal, &[], Some(3));
     let shares = share(&key, &members, &[(net(1), None, Some(&reflected))]);
