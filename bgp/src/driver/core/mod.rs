@@ -20,6 +20,7 @@ mod graceful_restart;
 mod groups;
 mod import;
 mod max_prefix;
+mod operations;
 mod peers;
 mod routes;
 
@@ -48,6 +49,7 @@ use crate::speaker::{PeerConfig, PeerStatus, SpeakerConfig, SpeakerError};
 use super::listener::Accepted;
 use super::peer::{PeerCommand, PeerEventEnvelope};
 use super::timers::Timers;
+pub use operations::PeerOperation;
 
 /// Requests from the [`crate::Speaker`] handle.
 #[derive(Debug)]
@@ -63,6 +65,8 @@ pub enum Command {
     Shutdown(oneshot::Sender<()>),
     /// Close every session without NOTIFICATION (graceful restart of this speaker).
     ShutdownForRestart(oneshot::Sender<()>),
+    /// Soft reset and per-peer views.
+    Peer(PeerOperation),
 }
 
 /// The core's own timers.
@@ -308,6 +312,7 @@ impl Core {
                 self.propagate(changes);
                 let _ = reply.send(());
             }
+            Command::Peer(operation) => self.peer_operation(operation),
             Command::Shutdown(_) | Command::ShutdownForRestart(_) => {}
         }
     }
@@ -367,6 +372,11 @@ impl Core {
                 hold_time: peer.established.as_ref().map(|e| e.negotiated.hold_time),
                 local_address: peer.established.as_ref().map(|e| e.local),
                 remote_address: peer.established.as_ref().map(|e| e.remote),
+                capabilities: peer
+                    .established
+                    .as_ref()
+                    .map(|e| e.negotiated.capability_names())
+                    .unwrap_or_default(),
                 messages: peer.counters.snapshot(),
             })
             .collect();
