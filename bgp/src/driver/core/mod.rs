@@ -8,9 +8,15 @@
 //! - `peers`: adding, changing, removing peers; events from session tasks;
 //! - `import`: UPDATEs through loop checks and import filters into Adj-RIB-In and Loc-RIB;
 //! - `advertise`: route changes out to subscribers and peers (Adj-RIB-Out derived, not kept);
+//! - `groups`: peers with the same export share one export, packing and encoding of each
+//!   batch of changes (update groups, [`crate::rib::update_group`]);
 //! - `routes`: local origination;
 //! - `graceful_restart`: RFC 4724 helper and restarting-speaker behaviour;
 //! - `max_prefix`: the per-peer prefix limit (RFC 4486).
+//!
+//! UPDATEs already waiting are imported together and their net change advertised once per
+//! batch (at most `EVENT_BATCH` events or `CHANGE_BATCH` changes); any other event or command
+//! first advertises what is pending.
 //!
 //! The core's own timers (graceful restart, selection deferral, max-prefix restart) are
 //! deadlines in a [`Timers`] it sleeps on between messages.
