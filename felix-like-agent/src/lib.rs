@@ -8,5 +8,6 @@ pub mod cni;
 pub mod crds;
 pub mod daemon;
 pub mod datastore;
+pub mod encap;
 pub mod model;
 pub mod snapshot;

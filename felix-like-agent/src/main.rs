@@ -13,6 +13,7 @@ use tern_agent::api::AgentApi;
 use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
+use tern_agent::encap::dataplane::DataplaneOptions;
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{
     FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
@@ -46,6 +47,14 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
+    /// Program the encapsulation dataplane: IPIP/VXLAN devices per the IPPools, routes to
+    /// the other nodes' pod CIDRs, and the natOutgoing table.
+    #[arg(long, env = "TERN_DATAPLANE")]
+    dataplane: bool,
+    /// IPIP implementation: `auto` (kernel when ipip.ko is there, else userspace),
+    /// `kernel` or `userspace`.
+    #[arg(long, env = "TERN_IPIP_MODE", default_value = "auto")]
+    ipip_mode: String,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
     #[arg(
         long,
@@ -148,7 +157,16 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(options, snapshots, signals, &args.api_socket).await
+        let dataplane = match args.dataplane {
+            true => Some(DataplaneOptions {
+                ipip_mode: tern_agent::encap::ipip::parse_mode(&args.ipip_mode)
+                    .map_err(anyhow::Error::msg)
+                    .context("bad --ipip-mode")?,
+                program_routes: true,
+            }),
+            false => None,
+        };
+        serve(options, dataplane, snapshots, signals, &args.api_socket).await
     })
 }
 
@@ -208,6 +226,7 @@ async fn print_intent(args: &Args, node_name: &str, output: OutputFormat) -> any
 
 async fn serve(
     options: DaemonOptions,
+    dataplane: Option<DataplaneOptions>,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
     api_socket: &Path,
@@ -224,12 +243,25 @@ async fn serve(
     let api_task = tokio::spawn(server.serve(api, async move {
         let _ = api_stopped.await;
     }));
+    let (stop_dataplane, dataplane_stopped) = watch::channel(false);
+    let dataplane_task = dataplane.map(|dataplane| {
+        tokio::spawn(tern_agent::encap::dataplane::run(
+            options.node_name.clone(),
+            dataplane,
+            snapshots.clone(),
+            dataplane_stopped,
+        ))
+    });
     let shutdown = async move {
         let name = signals.recv().await;
         tracing::info!("{name} received; stopping (kernel routes stay in place)");
     };
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
     applier.shutdown().await;
+    let _ = stop_dataplane.send(true);
+    if let Some(task) = dataplane_task {
+        let _ = task.await;
+    }
     let _ = stop_api.send(());
     match api_task.await {
         Ok(Ok(())) => {}
