@@ -13,11 +13,11 @@ use tern_agent::api::AgentApi;
 use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
-use tern_agent::encap::dataplane::DataplaneOptions;
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{
     FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
 };
+use tern_agent::encap::dataplane::DataplaneOptions;
 use tern_agent::snapshot::Snapshot;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;

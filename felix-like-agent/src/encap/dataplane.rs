@@ -167,26 +167,46 @@ impl EncapDataplane {
         Ok(())
     }
 
+    /// Installs what changed and removes what is no longer desired. A route the kernel
+    /// refuses (a gateway not on any link, say) is logged and retried on the next update;
+    /// the others go in regardless.
     async fn program(&mut self, desired: BTreeMap<Ipv4Network, RouteSpec>) -> Result<()> {
+        let mut first_error = None;
+        let mut installed = BTreeMap::new();
         for route in desired.values() {
             if self.routes.get(&route.destination) == Some(route) {
+                installed.insert(route.destination, *route);
                 continue;
             }
-            replace_route(&self.handle, route).await?;
-            tracing::info!(?route, "route installed");
+            match replace_route(&self.handle, route).await {
+                Ok(()) => {
+                    tracing::info!(?route, "route installed");
+                    installed.insert(route.destination, *route);
+                }
+                Err(error) => {
+                    tracing::warn!("{error}");
+                    if let Some(old) = self.routes.get(&route.destination) {
+                        installed.insert(route.destination, *old);
+                    }
+                    first_error.get_or_insert(error);
+                }
+            }
         }
-        let stale: Vec<RouteSpec> = self
-            .routes
-            .values()
-            .filter(|route| !desired.contains_key(&route.destination))
-            .copied()
-            .collect();
-        for route in stale {
-            delete_route(&self.handle, &route).await?;
-            tracing::info!(?route, "route removed");
+        for route in self.routes.values() {
+            if desired.contains_key(&route.destination) {
+                continue;
+            }
+            match delete_route(&self.handle, route).await {
+                Ok(()) => tracing::info!(?route, "route removed"),
+                Err(error) => {
+                    tracing::warn!("{error}");
+                    installed.insert(route.destination, *route);
+                    first_error.get_or_insert(error);
+                }
+            }
         }
-        self.routes = desired;
-        Ok(())
+        self.routes = installed;
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Stops the userspace tunnel; devices and routes stay.
