@@ -4,7 +4,8 @@
 # Usage: run.sh TERN_IPIP_BINARY [CONSOLE_LOG]
 #   TERN_IPIP_BINARY  absolute path on the host (the guest sees the host's root over 9p)
 #   CONSOLE_LOG       where the serial console goes (default: target/vm-cache/console.log)
-# Env: TERN_VM_TIMEOUT (seconds, default 240).
+# Env: TERN_VM_TIMEOUT (seconds, default 240); TERN_VM_TERND (absolute path of a ternd binary:
+# the guest also runs ternd with kernel IPIP in two namespaces).
 #
 # Exit status: 0 when the console shows TERN-VM-PASS, 1 on TERN-VM-FAIL, 2 on timeout or no
 # verdict (the console tail is printed to stderr). Uses TCG: KVM does not work on the
@@ -30,6 +31,14 @@ if command -v strip >/dev/null && strip -o "$cache/tern-ipip" "$bin" 2>/dev/null
     bin=$cache/tern-ipip
 fi
 
+ternd=${TERN_VM_TERND:-}
+if [ -n "$ternd" ]; then
+    [ -x "$ternd" ] || { echo "run.sh: TERN_VM_TERND=$ternd is not an executable" >&2; exit 2; }
+    if command -v strip >/dev/null && strip -o "$cache/ternd" "$ternd" 2>/dev/null; then
+        ternd=$cache/ternd
+    fi
+fi
+
 env_lines=$(bash "$here/prepare.sh" "$cache")
 kernel=$(sed -n 's/^KERNEL=//p' <<< "$env_lines")
 initrd=$(sed -n 's/^INITRD=//p' <<< "$env_lines")
@@ -43,7 +52,7 @@ status=0
 timeout --foreground -k 5 "$timeout_seconds" qemu-system-x86_64 \
     -accel tcg -cpu max -m 512 -smp 1 -nographic -no-reboot -nic none \
     -kernel "$kernel" -initrd "$initrd" \
-    -append "console=ttyS0 quiet panic=-1 tern_script=$here/guest-test.sh tern_bin=$bin" \
+    -append "console=ttyS0 quiet panic=-1 tern_script=$here/guest-test.sh tern_bin=$bin${ternd:+ tern_ternd=$ternd}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     < /dev/null > "$console" 2>&1 || status=$?
 elapsed_ms=$((($(date +%s%N) - started) / 1000000))

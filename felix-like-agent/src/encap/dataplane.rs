@@ -109,7 +109,12 @@ impl EncapDataplane {
 
     /// Brings devices, VXLAN entries, NAT and (when enabled) routes in line with `topology`.
     pub async fn update(&mut self, topology: &EncapTopology) -> Result<()> {
-        self.update_nat(topology)?;
+        let tunnels = self.update_tunnels(topology).await;
+        let nat = self.update_nat(topology);
+        tunnels.and(nat)
+    }
+
+    async fn update_tunnels(&mut self, topology: &EncapTopology) -> Result<()> {
         let Some(local) = topology.local_address else {
             return Err(EncapError::Node(
                 "this node has no IPv4 underlay address (tern.dev/bgp-ipv4-address or InternalIP)"
@@ -153,7 +158,17 @@ impl EncapDataplane {
         if self.nat_script.as_ref() == Some(&script) {
             return Ok(());
         }
-        nat::apply(&script)?;
+        let wanted = topology.pools.iter().any(|pool| pool.nat_outgoing);
+        match nat::apply(&script) {
+            Ok(()) => {}
+            // Nothing to masquerade: a kernel without nf_tables has no stale table either.
+            Err(error) if !wanted => {
+                tracing::debug!("no natOutgoing pool; removing the NAT table: {error}");
+                self.nat_script = Some(script);
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        }
         tracing::info!(
             nat_pools = topology
                 .pools
