@@ -17,7 +17,7 @@
 # (`TERN-VM-ICMP <hex>`). Last line: TERN-VM-PASS or TERN-VM-FAIL: reason.
 set -Eeuo pipefail
 
-bin=${1:?usage: guest-test.sh TERN_IPIP_BINARY [TERND_BINARY]}
+bin=${1:?usage: guest-test.sh TERN_IPIP_BINARY|- [TERND_BINARY]}
 ternd=${2:-}
 ip=/usr/sbin/ip
 [ -x "$ip" ] || ip=/sbin/ip
@@ -53,6 +53,88 @@ wait_for() {
 # has FILE TEXT: FILE contains TEXT (no fork).
 has() { [[ -e $1 && $(< "$1") == *"$2"* ]]; }
 echo "TERN-VM: guest script started at $(cut -d' ' -f1 /proc/uptime)s"
+
+# ternd with kernel IPIP: nodes E and F (one file datastore, pool 198.19.0.0/17 with
+# ipipMode Always) each run `ternd --dataplane --ipip-mode kernel`, which sets tunl0 up and
+# installs the route to the other node's pod CIDR via tunl0 onlink; a pod address on each
+# node's lo pings the other's.
+ternd_test() {
+    [ -x "$ternd" ] || fail "ternd binary $ternd not found through 9p"
+    datastore=$work/datastore
+    mkdir -p "$datastore"
+    cat > "$datastore/cluster.yaml" <<'YAML'
+apiVersion: tern.dev/v1alpha1
+kind: BGPConfiguration
+metadata: {name: default}
+spec: {asNumber: 64512, nodeToNodeMeshEnabled: false}
+---
+apiVersion: tern.dev/v1alpha1
+kind: IPPool
+metadata: {name: pods}
+spec: {cidr: 198.19.0.0/17, ipipMode: Always}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-e
+  annotations: {tern.dev/bgp-ipv4-address: 198.18.5.1/24}
+spec: {podCIDRs: [198.19.5.0/24]}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-f
+  annotations: {tern.dev/bgp-ipv4-address: 198.18.5.2/24}
+spec: {podCIDRs: [198.19.6.0/24]}
+YAML
+    $ip netns add E
+    $ip netns add F
+    $ip -n E link add veth0 type veth peer name veth0 netns F
+    $ip -n E addr add 198.18.5.1/24 dev veth0
+    $ip -n F addr add 198.18.5.2/24 dev veth0
+    for ns in E F; do
+        $ip -n $ns link set lo up
+        $ip -n $ns link set veth0 up
+    done
+    $ip -n E addr add 198.19.5.2/32 dev lo
+    $ip -n F addr add 198.19.6.2/32 dev lo
+    for ns in E F; do
+        node=node-$(tr 'EF' 'ef' <<< "$ns")
+        RUST_LOG=info $ip netns exec "$ns" "$ternd" --node-name "$node" --datastore "$datastore" \
+            --api-socket "$work/ternd-$ns.sock" --dataplane --ipip-mode kernel \
+            > "$work/ternd-$ns.out" 2> "$work/ternd-$ns.log" &
+        echo $! > "$work/ternd-$ns.pid"
+    done
+    wait_for "ternd E: route via tunl0" 300 "$(cat "$work/ternd-E.pid")" \
+        eval "$ip -n E route show 198.19.6.0/24 | grep -q 'dev tunl0'"
+    wait_for "ternd F: route via tunl0" 300 "$(cat "$work/ternd-F.pid")" \
+        eval "$ip -n F route show 198.19.5.0/24 | grep -q 'dev tunl0'"
+    for ns in E F; do
+        grep -q 'IPIP device ready mode=Kernel' "$work/ternd-$ns.log" \
+            || fail "ternd $ns did not open kernel IPIP"
+        echo "TERN-VM: ternd $ns: $(grep -o 'IPIP device ready mode=Kernel.*' "$work/ternd-$ns.log" | head -1)"
+        echo "TERN-VM: ternd $ns: route $($ip -n $ns -4 route show proto 80 | tr -s ' ')"
+        echo "TERN-VM: ternd $ns: $($ip -n $ns -d -o link show tunl0 | tr -s ' ' | grep -o 'mtu [0-9]*')"
+    done
+    $ip netns exec E ping -c 3 -i 0.2 -W 3 -I 198.19.5.2 198.19.6.2 > "$work/ping-ternd.log" 2>&1 \
+        || fail "ping across ternd's kernel IPIP 198.19.5.2 -> 198.19.6.2"
+    sed -n 's/^\(.*packets transmitted.*\)/TERN-VM: ternd ping: \1/p' "$work/ping-ternd.log"
+    for ns in E F; do
+        kill -TERM "$(cat "$work/ternd-$ns.pid")"
+        wait "$(cat "$work/ternd-$ns.pid")" || fail "ternd $ns exited non-zero on SIGTERM"
+    done
+    $ip -n E route show 198.19.6.0/24 | grep -q 'dev tunl0' || fail "E: route gone after ternd stopped"
+    echo "TERN-VM: ternd: routes stay after SIGTERM"
+}
+
+# `-` instead of the tern-ipip binary: only the ternd part.
+if [ "$bin" = - ]; then
+    [ -n "$ternd" ] || fail "nothing to test: no tern-ipip and no ternd binary"
+    ternd_test
+    echo "TERN-VM: guest script done at $(cut -d' ' -f1 /proc/uptime)s"
+    echo "TERN-VM-PASS"
+    exit 0
+fi
 
 echo "TERN-VM: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 [ -x "$bin" ] || fail "tern-ipip binary $bin not found through 9p"
@@ -205,77 +287,8 @@ stop C
 start D --local 198.18.0.4 --underlay-mtu 1400 --tunnel-address 198.19.4.254
 check_tunl0 D 1380 198.19.4.254
 stop D
-# ternd with kernel IPIP: nodes E and F (one file datastore, pool 198.19.0.0/17 with
-# ipipMode Always) each run `ternd --dataplane --ipip-mode kernel`, which sets tunl0 up and
-# installs the route to the other node's pod CIDR via tunl0 onlink; a pod address on each
-# node's lo pings the other's.
 if [ -n "$ternd" ]; then
-    [ -x "$ternd" ] || fail "ternd binary $ternd not found through 9p"
-    datastore=$work/datastore
-    mkdir -p "$datastore"
-    cat > "$datastore/cluster.yaml" <<'YAML'
-apiVersion: tern.dev/v1alpha1
-kind: BGPConfiguration
-metadata: {name: default}
-spec: {asNumber: 64512, nodeToNodeMeshEnabled: false}
----
-apiVersion: tern.dev/v1alpha1
-kind: IPPool
-metadata: {name: pods}
-spec: {cidr: 198.19.0.0/17, ipipMode: Always}
----
-apiVersion: v1
-kind: Node
-metadata:
-  name: node-e
-  annotations: {tern.dev/bgp-ipv4-address: 198.18.5.1/24}
-spec: {podCIDRs: [198.19.5.0/24]}
----
-apiVersion: v1
-kind: Node
-metadata:
-  name: node-f
-  annotations: {tern.dev/bgp-ipv4-address: 198.18.5.2/24}
-spec: {podCIDRs: [198.19.6.0/24]}
-YAML
-    $ip netns add E
-    $ip netns add F
-    $ip -n E link add veth0 type veth peer name veth0 netns F
-    $ip -n E addr add 198.18.5.1/24 dev veth0
-    $ip -n F addr add 198.18.5.2/24 dev veth0
-    for ns in E F; do
-        $ip -n $ns link set lo up
-        $ip -n $ns link set veth0 up
-    done
-    $ip -n E addr add 198.19.5.2/32 dev lo
-    $ip -n F addr add 198.19.6.2/32 dev lo
-    for ns in E F; do
-        node=node-$(tr 'EF' 'ef' <<< "$ns")
-        RUST_LOG=info $ip netns exec "$ns" "$ternd" --node-name "$node" --datastore "$datastore" \
-            --api-socket "$work/ternd-$ns.sock" --dataplane --ipip-mode kernel \
-            > "$work/ternd-$ns.out" 2> "$work/ternd-$ns.log" &
-        echo $! > "$work/ternd-$ns.pid"
-    done
-    wait_for "ternd E: route via tunl0" 300 "$(cat "$work/ternd-E.pid")" \
-        eval "$ip -n E route show 198.19.6.0/24 | grep -q 'dev tunl0'"
-    wait_for "ternd F: route via tunl0" 300 "$(cat "$work/ternd-F.pid")" \
-        eval "$ip -n F route show 198.19.5.0/24 | grep -q 'dev tunl0'"
-    for ns in E F; do
-        grep -q 'IPIP device ready mode=Kernel' "$work/ternd-$ns.log" \
-            || fail "ternd $ns did not open kernel IPIP"
-        echo "TERN-VM: ternd $ns: $(grep -o 'IPIP device ready mode=Kernel.*' "$work/ternd-$ns.log" | head -1)"
-        echo "TERN-VM: ternd $ns: route $($ip -n $ns -4 route show proto 80 | tr -s ' ')"
-        echo "TERN-VM: ternd $ns: $($ip -n $ns -d -o link show tunl0 | tr -s ' ' | grep -o 'mtu [0-9]*')"
-    done
-    $ip netns exec E ping -c 3 -i 0.2 -W 3 -I 198.19.5.2 198.19.6.2 > "$work/ping-ternd.log" 2>&1 \
-        || fail "ping across ternd's kernel IPIP 198.19.5.2 -> 198.19.6.2"
-    sed -n 's/^\(.*packets transmitted.*\)/TERN-VM: ternd ping: \1/p' "$work/ping-ternd.log"
-    for ns in E F; do
-        kill -TERM "$(cat "$work/ternd-$ns.pid")"
-        wait "$(cat "$work/ternd-$ns.pid")" || fail "ternd $ns exited non-zero on SIGTERM"
-    done
-    $ip -n E route show 198.19.6.0/24 | grep -q 'dev tunl0' || fail "E: route gone after ternd stopped"
-    echo "TERN-VM: ternd: routes stay after SIGTERM"
+    ternd_test
 fi
 echo "TERN-VM: guest script done at $(cut -d' ' -f1 /proc/uptime)s"
 echo "TERN-VM-PASS"

@@ -2,7 +2,8 @@
 # Boots the kernel-IPIP test VM and runs guest-test.sh in it (see prepare.sh, init).
 #
 # Usage: run.sh TERN_IPIP_BINARY [CONSOLE_LOG]
-#   TERN_IPIP_BINARY  absolute path on the host (the guest sees the host's root over 9p)
+#   TERN_IPIP_BINARY  absolute path on the host (the guest sees the host's root over 9p), or
+#                     `-` to run only the ternd part (needs TERN_VM_TERND)
 #   CONSOLE_LOG       where the serial console goes (default: target/vm-cache/console.log)
 # Env: TERN_VM_TIMEOUT (seconds, default 240); TERN_VM_TERND (absolute path of a ternd binary:
 # the guest also runs ternd with kernel IPIP in two namespaces).
@@ -19,15 +20,15 @@ cache=$repo/target/vm-cache
 console=${2:-$cache/console.log}
 timeout_seconds=${TERN_VM_TIMEOUT:-240}
 
-case "$bin" in /*) ;; *) bin=$(pwd)/$bin ;; esac
-[ -x "$bin" ] || { echo "run.sh: $bin is not an executable" >&2; exit 2; }
+case "$bin" in -|/*) ;; *) bin=$(pwd)/$bin ;; esac
+[ "$bin" = - ] || [ -x "$bin" ] || { echo "run.sh: $bin is not an executable" >&2; exit 2; }
 
 mkdir -p "$cache"
 # One run at a time per cache (prepare.sh fills it).
 exec 9> "$cache/.lock"
 flock 9
 # A stripped copy is much faster to load over 9p under TCG than a debug binary.
-if command -v strip >/dev/null && strip -o "$cache/tern-ipip" "$bin" 2>/dev/null; then
+if [ "$bin" != - ] && command -v strip >/dev/null && strip -o "$cache/tern-ipip" "$bin" 2>/dev/null; then
     bin=$cache/tern-ipip
 fi
 

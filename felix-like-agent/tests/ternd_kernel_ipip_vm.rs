@@ -1,0 +1,64 @@
+//! Kernel IPIP for real, driven by ternd: inside a qemu VM booted from Debian's
+//! `linux-image-amd64` (which has `ipip.ko`), two namespaces run `ternd --dataplane
+//! --ipip-mode kernel` over one file datastore (pool `ipipMode: Always`). Each ternd configures
+//! `tunl0` (MTU 1480) and installs `OTHER_POD_CIDR via OTHER_NODE dev tunl0 onlink proto 80`;
+//! a pod address on each node pings the other's, and the routes stay after SIGTERM.
+//!
+//! `interop-tests/vm/run.sh -` with `TERN_VM_TERND` runs only that part of
+//! `vm/guest-test.sh` (the tern-ipip part is `interop-tests/tests/kernel_ipip_vm.rs`). The VM
+//! is TCG (no KVM here) and bounded by `TERN_VM_TIMEOUT`.
+
+use std::path::Path;
+use std::process::Command;
+
+const TERND: &str = env!("CARGO_BIN_EXE_ternd");
+
+#[test]
+fn ternd_pings_across_kernel_ipip_in_a_vm() {
+    let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interop-tests/vm/run.sh");
+    let temp = tempfile::tempdir().expect("temp dir");
+    let console = temp.path().join("console.log");
+    let output = Command::new("timeout")
+        .args(["-k", "10", "600", "bash"])
+        .arg(&run)
+        .arg("-")
+        .arg(&console)
+        .env("TERN_VM_TERND", TERND)
+        .env("TERN_VM_TIMEOUT", "240")
+        .output()
+        .expect("run vm/run.sh");
+    let text = std::fs::read_to_string(&console)
+        .unwrap_or_default()
+        .replace('\r', "");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "ternd kernel IPIP VM test failed ({}):\n{stderr}\n--- console ---\n{text}",
+        output.status
+    );
+    for line in text.lines().filter(|line| line.starts_with("TERN-VM")) {
+        eprintln!("{line}");
+    }
+    eprintln!("{stderr}");
+    assert!(text.lines().any(|line| line == "TERN-VM-PASS"));
+    for (node, route) in [
+        ("E", "198.19.6.0/24 via 198.18.5.2 dev tunl0 onlink"),
+        ("F", "198.19.5.0/24 via 198.18.5.1 dev tunl0 onlink"),
+    ] {
+        assert!(
+            text.contains(&format!(
+                "TERN-VM: ternd {node}: IPIP device ready mode=Kernel"
+            )),
+            "{node}: ternd did not use the kernel device"
+        );
+        assert!(
+            text.contains(&format!("TERN-VM: ternd {node}: route {route}")),
+            "{node}: route {route} missing"
+        );
+        assert!(text.contains(&format!("TERN-VM: ternd {node}: mtu 1480")));
+    }
+    assert!(
+        text.contains("TERN-VM: ternd ping: 3 packets transmitted, 3 received, 0% packet loss")
+    );
+    assert!(text.contains("TERN-VM: ternd: routes stay after SIGTERM"));
+}
