@@ -187,7 +187,96 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
             "{name}: cross subnet never plain"
         );
     }
+
+    // A node leaves: its route, neighbour and FDB entries go.
+    let mut objects = String::new();
+    for node in &cluster.nodes[..2] {
+        objects.push_str(&encap_support::node_manifest(node));
+    }
+    cluster.write(
+        "cluster.yaml",
+        &(encap_support::BGP_CONFIGURATION.to_string() + &objects),
+    );
+    cluster.wait_route(
+        0,
+        &cluster.nodes[2].pod_cidr(),
+        "node3's route removed",
+        str::is_empty,
+    );
+    let node1 = &cluster.nodes[0];
+    let fdb = node1
+        .host
+        .run("bridge fdb show dev vxlan.tern")
+        .expect("fdb");
+    assert!(
+        !fdb.contains("02:74:c6:13:03:01"),
+        "node3's FDB entry removed: {fdb}"
+    );
+    let neighbours = node1
+        .host
+        .run("ip neigh show dev vxlan.tern")
+        .expect("neighbours");
+    assert!(
+        !neighbours.contains("198.19.3.1"),
+        "node3's neighbour removed: {neighbours}"
+    );
+    assert!(
+        neighbours.contains("198.19.2.1"),
+        "node2's neighbour stays: {neighbours}"
+    );
     drop(pods);
+}
+
+/// The devices on node1 after the IPIP and VXLAN phases: tunl0 (MTU underlay − 20, tunnel
+/// address), vxlan.tern (VNI 4096, port 4789, no learning, MTU underlay − 50, VTEP address
+/// and MAC) with one neighbour and one FDB entry per remote node.
+fn check_devices(cluster: &Cluster) {
+    let node1 = &cluster.nodes[0];
+    let show = |command: &str| {
+        node1
+            .host
+            .run(command)
+            .unwrap_or_else(|e| panic!("{command}: {e}"))
+    };
+    let tunl0 = show("ip -d -o link show tunl0; ip -o -4 addr show dev tunl0");
+    assert!(
+        tunl0.contains("mtu 1480"),
+        "tunl0 MTU underlay - 20: {tunl0}"
+    );
+    assert!(
+        tunl0.contains("inet 198.19.1.1/32"),
+        "tunl0 tunnel address: {tunl0}"
+    );
+    let vxlan = show("ip -d -o link show vxlan.tern; ip -o -4 addr show dev vxlan.tern");
+    for expected in [
+        "mtu 1450",
+        "link/ether 02:74:c6:13:01:01",
+        "vxlan id 4096",
+        "local 198.18.0.11",
+        "dstport 4789",
+        "nolearning",
+        "inet 198.19.1.1/32",
+    ] {
+        assert!(
+            vxlan.contains(expected),
+            "vxlan.tern: {expected:?} in {vxlan}"
+        );
+    }
+    let fdb = show("bridge fdb show dev vxlan.tern");
+    let neighbours = show("ip neigh show dev vxlan.tern");
+    for (vtep, mac, underlay) in [
+        ("198.19.2.1", "02:74:c6:13:02:01", "198.18.0.12"),
+        ("198.19.3.1", "02:74:c6:13:03:01", "198.18.1.13"),
+    ] {
+        assert!(
+            fdb.contains(&format!("{mac} dst {underlay} self permanent")),
+            "FDB {mac} -> {underlay}: {fdb}"
+        );
+        assert!(
+            neighbours.contains(&format!("{vtep} lladdr {mac} PERMANENT")),
+            "neighbour {vtep} -> {mac}: {neighbours}"
+        );
+    }
 }
 
 #[test]

@@ -37,16 +37,6 @@ impl Node {
         self.host.dir().join("net.d")
     }
 
-    fn manifest(&self) -> String {
-        format!(
-            "apiVersion: v1\nkind: Node\nmetadata:\n  name: {}\n  annotations:\n    tern.dev/bgp-ipv4-address: {}/{}\nspec:\n  podCIDRs: [{}]\n---\n",
-            self.name,
-            self.address,
-            self.prefix,
-            self.pod_cidr()
-        )
-    }
-
     /// `ip -4 route show DESTINATION` in the node.
     pub fn route(&self, destination: &str) -> String {
         self.host
@@ -68,6 +58,17 @@ impl Node {
             .map(|process| process.log_tail(60))
             .unwrap_or_default()
     }
+}
+
+/// The Node object of `node`.
+pub fn node_manifest(node: &Node) -> String {
+    format!(
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: {}\n  annotations:\n    tern.dev/bgp-ipv4-address: {}/{}\nspec:\n  podCIDRs: [{}]\n---\n",
+        node.name,
+        node.address,
+        node.prefix,
+        node.pod_cidr()
+    )
 }
 
 /// A pod made by the CNI plugins.
@@ -92,7 +93,7 @@ pub fn pool_manifest(ipip: &str, vxlan: &str, nat_outgoing: bool) -> String {
     )
 }
 
-const BGP_CONFIGURATION: &str = "apiVersion: tern.dev/v1alpha1\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: false\n---\n";
+pub const BGP_CONFIGURATION: &str = "apiVersion: tern.dev/v1alpha1\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: false\n---\n";
 
 impl Cluster {
     /// Builds the underlay: `subnets[i]` is the switch (0 = A, 1 = B) of node i+1.
@@ -160,7 +161,7 @@ impl Cluster {
         };
         let mut objects = String::from(BGP_CONFIGURATION);
         for node in &cluster.nodes {
-            objects.push_str(&node.manifest());
+            objects.push_str(&node_manifest(node));
         }
         cluster.write("cluster.yaml", &objects);
         cluster.write("pool.yaml", pool);
