@@ -1,7 +1,9 @@
 //! `ternd`, the tern node agent: reads cluster objects, works out what this node peers with
 //! and advertises, and keeps that true as objects change. Runs in the foreground and logs to
 //! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
-//! cleanly on SIGTERM (kernel routes stay for the graceful-restart window).
+//! cleanly on SIGTERM (kernel routes stay for the graceful-restart window). With
+//! `--dataplane` it also installs the selected routes into the kernel, encapsulated as the
+//! IPPools say, and masquerades natOutgoing traffic.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,10 +15,13 @@ use tern_agent::api::AgentApi;
 use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
+use tern_agent::dataplane::programmer::ProgrammerInputs;
+use tern_agent::dataplane::{LocalRoutes, ProgrammerConfig, RouteProgrammer, WithLocalRoutes};
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{
     FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
 };
+use tern_agent::encap::EncapRouteVia;
 use tern_agent::encap::dataplane::DataplaneOptions;
 use tern_agent::snapshot::Snapshot;
 use tokio::sync::watch;
@@ -47,12 +52,13 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
-    /// Program the encapsulation dataplane: IPIP/VXLAN devices per the IPPools, routes to
-    /// the other nodes' pod CIDRs, and the natOutgoing table.
+    /// Program the kernel: the routes BGP selected into the main table (protocol 196,
+    /// `tern`) with a blackhole per local pod CIDR, IPIP/VXLAN devices and next hops as the
+    /// IPPools say, and the natOutgoing table. Needs CAP_NET_ADMIN.
     #[arg(long, env = "TERN_DATAPLANE")]
     dataplane: bool,
-    /// IPIP implementation: `auto` (kernel when ipip.ko is there, else userspace),
-    /// `kernel` or `userspace`.
+    /// IPIP implementation: `auto` (kernel when ipip.ko is there, else userspace, logged
+    /// loudly), `kernel` or `userspace`.
     #[arg(long, env = "TERN_IPIP_MODE", default_value = "auto")]
     ipip_mode: String,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
@@ -162,11 +168,10 @@ fn run(args: Args) -> anyhow::Result<()> {
                 ipip_mode: tern_agent::encap::ipip::parse_mode(&args.ipip_mode)
                     .map_err(anyhow::Error::msg)
                     .context("bad --ipip-mode")?,
-                program_routes: true,
             }),
             false => None,
         };
-        serve(options, dataplane, snapshots, signals, &args.api_socket).await
+        serve(options, snapshots, signals, &args.api_socket, dataplane).await
     })
 }
 
@@ -226,16 +231,56 @@ async fn print_intent(args: &Args, node_name: &str, output: OutputFormat) -> any
 
 async fn serve(
     options: DaemonOptions,
-    dataplane: Option<DataplaneOptions>,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
     api_socket: &Path,
+    dataplane: Option<DataplaneOptions>,
 ) -> anyhow::Result<()> {
-    let mut applier = SpeakerApplier::new();
+    // Before the speaker: whether the kernel kept our routes decides whether the speaker
+    // starts as a restarting one.
+    let programmer = if dataplane.is_some() {
+        let programmer = RouteProgrammer::open(ProgrammerConfig::default())
+            .await
+            .context("cannot program kernel routes (rtnetlink needs CAP_NET_ADMIN)")?;
+        Some(programmer)
+    } else {
+        None
+    };
+    let applier = SpeakerApplier::new()
+        .with_forwarding_preserved(programmer.as_ref().is_some_and(|p| p.preserved() > 0));
+    let (local_routes, local_routes_receiver) = watch::channel(LocalRoutes::default());
+    let route_via = EncapRouteVia::new();
+    let (stop_encap, encap_stopped) = watch::channel(false);
+    let encap_task = dataplane.map(|dataplane| {
+        tokio::spawn(tern_agent::encap::dataplane::run(
+            options.node_name.clone(),
+            dataplane,
+            snapshots.clone(),
+            route_via.clone(),
+            programmer.as_ref().map(RouteProgrammer::handle),
+            encap_stopped,
+        ))
+    });
+    let (stop_programmer, programmer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let programmer_task = programmer.map(|programmer| {
+        let inputs = ProgrammerInputs {
+            speaker: applier.subscribe(),
+            selection_deferred: applier.selection_deferred(),
+            local: local_routes_receiver,
+            via: Arc::new(route_via.clone()),
+        };
+        tokio::spawn(programmer.run(inputs, async move {
+            let _ = programmer_stopped.await;
+        }))
+    });
+    let mut applier = WithLocalRoutes {
+        inner: applier,
+        local: local_routes,
+    };
     let api = Arc::new(AgentApi::new(
         options.node_name.clone(),
-        applier.subscribe(),
-        applier.peer_configs(),
+        applier.inner.subscribe(),
+        applier.inner.peer_configs(),
     ));
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
@@ -243,23 +288,18 @@ async fn serve(
     let api_task = tokio::spawn(server.serve(api, async move {
         let _ = api_stopped.await;
     }));
-    let (stop_dataplane, dataplane_stopped) = watch::channel(false);
-    let dataplane_task = dataplane.map(|dataplane| {
-        tokio::spawn(tern_agent::encap::dataplane::run(
-            options.node_name.clone(),
-            dataplane,
-            snapshots.clone(),
-            dataplane_stopped,
-        ))
-    });
     let shutdown = async move {
         let name = signals.recv().await;
         tracing::info!("{name} received; stopping (kernel routes stay in place)");
     };
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
-    applier.shutdown().await;
-    let _ = stop_dataplane.send(true);
-    if let Some(task) = dataplane_task {
+    applier.inner.shutdown().await;
+    let _ = stop_programmer.send(());
+    if let Some(task) = programmer_task {
+        let _ = task.await;
+    }
+    let _ = stop_encap.send(true);
+    if let Some(task) = encap_task {
         let _ = task.await;
     }
     let _ = stop_api.send(());

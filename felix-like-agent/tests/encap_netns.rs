@@ -141,6 +141,7 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
         tshark(&pcap, "ip.proto == 4", &["ip.src"]).is_empty(),
         "VXLAN: no IPIP"
     );
+    check_devices(&cluster);
 
     // CrossSubnet, IPIP then VXLAN: plain inside subnet A, encapsulated across the router.
     for (ipip_mode, vxlan_mode, device, encapsulated) in [

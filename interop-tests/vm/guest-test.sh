@@ -54,10 +54,10 @@ wait_for() {
 has() { [[ -e $1 && $(< "$1") == *"$2"* ]]; }
 echo "TERN-VM: guest script started at $(cut -d' ' -f1 /proc/uptime)s"
 
-# ternd with kernel IPIP: nodes E and F (one file datastore, pool 198.19.0.0/17 with
-# ipipMode Always) each run `ternd --dataplane --ipip-mode kernel`, which sets tunl0 up and
-# installs the route to the other node's pod CIDR via tunl0 onlink; a pod address on each
-# node's lo pings the other's.
+# ternd with kernel IPIP: nodes E and F (one file datastore, node-to-node mesh, pool
+# 198.19.0.0/17 with ipipMode Always) each run `ternd --dataplane --ipip-mode kernel`, which
+# sets tunl0 up, learns the other node's pod CIDR over BGP and installs it via tunl0 onlink
+# (proto 196); a pod address on each node's lo pings the other's.
 ternd_test() {
     [ -x "$ternd" ] || fail "ternd binary $ternd not found through 9p"
     datastore=$work/datastore
@@ -66,7 +66,7 @@ ternd_test() {
 apiVersion: tern.dev/v1alpha1
 kind: BGPConfiguration
 metadata: {name: default}
-spec: {asNumber: 64512, nodeToNodeMeshEnabled: false}
+spec: {asNumber: 64512, nodeToNodeMeshEnabled: true}
 ---
 apiVersion: tern.dev/v1alpha1
 kind: IPPool
@@ -113,7 +113,8 @@ YAML
         grep -q 'IPIP device ready mode=Kernel' "$work/ternd-$ns.log" \
             || fail "ternd $ns did not open kernel IPIP"
         echo "TERN-VM: ternd $ns: $(grep -o 'IPIP device ready mode=Kernel.*' "$work/ternd-$ns.log" | head -1)"
-        echo "TERN-VM: ternd $ns: route $($ip -n $ns -4 route show proto 80 | tr -s ' ')"
+        other=$([ "$ns" = E ] && echo 198.19.6.0/24 || echo 198.19.5.0/24)
+        echo "TERN-VM: ternd $ns: route $($ip -n $ns -4 route show "$other" proto 196 | tr -s ' ')"
         echo "TERN-VM: ternd $ns: $($ip -n $ns -d -o link show tunl0 | tr -s ' ' | grep -o 'mtu [0-9]*')"
     done
     $ip netns exec E ping -c 3 -i 0.2 -W 3 -I 198.19.5.2 198.19.6.2 > "$work/ping-ternd.log" 2>&1 \

@@ -1,50 +1,39 @@
 //! The encapsulation dataplane of one node: keeps the IPIP and VXLAN devices, the VXLAN
-//! neighbour/FDB entries, the routes to the other nodes' pod CIDRs and the `natOutgoing`
-//! table in line with the objects.
+//! neighbour/FDB entries and the `natOutgoing` table in line with the objects, and tells the
+//! route programmer how to reach each destination ([`EncapRouteVia`]).
 //!
-//! Routes: [`EncapDataplane::route_for`] is the next-hop hook for a route programmer (one
-//! destination and its BGP next hop → gateway, device, onlink). Until the BGP-driven route
-//! programmer takes over, [`EncapDataplane::update`] installs the routes to every other
-//! node's pod CIDRs itself (what a full mesh would learn), with protocol
-//! [`ENCAP_ROUTE_PROTOCOL`], replacing its own routes and removing those no longer wanted.
+//! Order per change: devices first, then the new topology is published to the hook and the
+//! programmer asked to recompute, so no route names a device before it exists. In userspace
+//! IPIP mode the tunnel's peer table (inner prefix → remote node) is the IPIP routes out of
+//! the device plus the other nodes' pod CIDRs that the decision sends through IPIP; it is
+//! refreshed on every change and every [`PEER_REFRESH`].
 
-use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use ipip::{Mode, Tunnel};
-use ipnetwork::Ipv4Network;
-use rtnetlink::packet_route::route::{RouteFlags, RouteProtocol};
-use rtnetlink::{Handle, RouteMessageBuilder};
+use ipip::{Mode, Peer, Tunnel};
+use rtnetlink::Handle;
 use tokio::sync::watch;
 
 use super::error::{EncapError, Result};
+use super::route_via::EncapRouteVia;
 use super::topology::EncapTopology;
 use super::vxlan::{self, VxlanConfig, VxlanDevice};
-use super::{Encap, nat, needs_ipip, needs_vxlan};
+use super::{nat, needs_ipip, needs_vxlan};
+use crate::dataplane::ProgrammerHandle;
 use crate::snapshot::Snapshot;
 
-/// rtnetlink protocol of the routes this module installs (`ip route show proto 80`).
-pub const ENCAP_ROUTE_PROTOCOL: u8 = 80;
+/// How often the userspace tunnel re-reads its peers from the routes.
+pub const PEER_REFRESH: Duration = Duration::from_secs(1);
+
+/// How long to wait before retrying after a failed update.
+pub const RETRY: Duration = Duration::from_secs(5);
 
 /// How the dataplane runs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DataplaneOptions {
     /// IPIP implementation: `None` probes (kernel, else userspace).
     pub ipip_mode: Option<Mode>,
-    /// Install routes to the other nodes' pod CIDRs from the objects.
-    pub program_routes: bool,
-}
-
-/// A kernel route to one destination.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RouteSpec {
-    /// Destination.
-    pub destination: Ipv4Network,
-    /// Gateway.
-    pub gateway: Ipv4Addr,
-    /// Output device (tunnel devices), with `onlink`.
-    pub device: Option<u32>,
 }
 
 /// The node's encapsulation state.
@@ -54,7 +43,6 @@ pub struct EncapDataplane {
     handle: Handle,
     ipip: Option<Tunnel>,
     vxlan: Option<VxlanDevice>,
-    routes: BTreeMap<Ipv4Network, RouteSpec>,
     nat_script: Option<String>,
 }
 
@@ -69,7 +57,6 @@ impl EncapDataplane {
             handle,
             ipip: None,
             vxlan: None,
-            routes: BTreeMap::new(),
             nat_script: None,
         })
     }
@@ -84,30 +71,8 @@ impl EncapDataplane {
         self.vxlan.as_ref()
     }
 
-    /// The next-hop hook: the kernel route for a decision, or `None` when nothing should be
-    /// installed (VXLAN without a VTEP, or the tunnel device is not up yet).
-    pub fn route_for(&self, destination: Ipv4Network, encap: &Encap) -> Option<RouteSpec> {
-        match encap {
-            Encap::None { remote } => Some(RouteSpec {
-                destination,
-                gateway: *remote,
-                device: None,
-            }),
-            Encap::Ipip { remote } => self.ipip.as_ref().map(|tunnel| RouteSpec {
-                destination,
-                gateway: *remote,
-                device: Some(tunnel.index()),
-            }),
-            Encap::Vxlan { vtep } => self.vxlan.as_ref().map(|device| RouteSpec {
-                destination,
-                gateway: vtep.address,
-                device: Some(device.index),
-            }),
-            Encap::VxlanPending { .. } => None,
-        }
-    }
-
-    /// Brings devices, VXLAN entries, NAT and (when enabled) routes in line with `topology`.
+    /// Brings devices, VXLAN entries and NAT in line with `topology`. A NAT failure does not
+    /// hold the tunnels back (and the other way round); the first error is returned.
     pub async fn update(&mut self, topology: &EncapTopology) -> Result<()> {
         let tunnels = self.update_tunnels(topology).await;
         let nat = self.update_nat(topology);
@@ -115,18 +80,23 @@ impl EncapDataplane {
     }
 
     async fn update_tunnels(&mut self, topology: &EncapTopology) -> Result<()> {
+        let wants_ipip = needs_ipip(&topology.pools);
+        let wants_vxlan = needs_vxlan(&topology.pools);
+        if !wants_ipip && !wants_vxlan {
+            return Ok(());
+        }
         let Some(local) = topology.local_address else {
             return Err(EncapError::Node(
                 "this node has no IPv4 underlay address (tern.dev/bgp-ipv4-address or InternalIP)"
                     .into(),
             ));
         };
-        if needs_ipip(&topology.pools) && self.ipip.is_none() {
+        if wants_ipip && self.ipip.is_none() {
             self.ipip = Some(
                 super::ipip::open(local, topology.local_pod_cidr, self.options.ipip_mode).await?,
             );
         }
-        if needs_vxlan(&topology.pools) {
+        if wants_vxlan {
             if self.vxlan.is_none() {
                 let vtep = topology.local_vtep().ok_or_else(|| {
                     EncapError::Node("VXLAN needs this node's pod CIDR for its VTEP".into())
@@ -138,18 +108,21 @@ impl EncapDataplane {
                 vxlan::set_remotes(&self.handle, device, &remotes).await?;
             }
         }
-        let routes = topology.pod_routes();
-        if let Some(tunnel) = &self.ipip {
-            tunnel.set_peers(super::ipip::peers(&routes));
+        self.refresh_peers(topology).await
+    }
+
+    /// Userspace IPIP only: peers = IPIP routes out of the device ∪ the other nodes' pod
+    /// CIDRs the decision tunnels.
+    pub async fn refresh_peers(&self, topology: &EncapTopology) -> Result<()> {
+        let Some(tunnel) = &self.ipip else {
+            return Ok(());
+        };
+        if tunnel.mode() != Mode::Userspace {
+            return Ok(());
         }
-        if self.options.program_routes {
-            let desired: BTreeMap<Ipv4Network, RouteSpec> = routes
-                .iter()
-                .filter_map(|(destination, encap)| self.route_for(*destination, encap))
-                .map(|route| (route.destination, route))
-                .collect();
-            self.program(desired).await?;
-        }
+        let mut peers: Vec<Peer> = super::ipip::peers(&topology.pod_routes());
+        peers.extend(ipip::netlink::peers_from_routes(&self.handle, tunnel.index()).await?);
+        tunnel.set_peers(peers);
         Ok(())
     }
 
@@ -182,48 +155,6 @@ impl EncapDataplane {
         Ok(())
     }
 
-    /// Installs what changed and removes what is no longer desired. A route the kernel
-    /// refuses (a gateway not on any link, say) is logged and retried on the next update;
-    /// the others go in regardless.
-    async fn program(&mut self, desired: BTreeMap<Ipv4Network, RouteSpec>) -> Result<()> {
-        let mut first_error = None;
-        let mut installed = BTreeMap::new();
-        for route in desired.values() {
-            if self.routes.get(&route.destination) == Some(route) {
-                installed.insert(route.destination, *route);
-                continue;
-            }
-            match replace_route(&self.handle, route).await {
-                Ok(()) => {
-                    tracing::info!(?route, "route installed");
-                    installed.insert(route.destination, *route);
-                }
-                Err(error) => {
-                    tracing::warn!("{error}");
-                    if let Some(old) = self.routes.get(&route.destination) {
-                        installed.insert(route.destination, *old);
-                    }
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
-        for route in self.routes.values() {
-            if desired.contains_key(&route.destination) {
-                continue;
-            }
-            match delete_route(&self.handle, route).await {
-                Ok(()) => tracing::info!(?route, "route removed"),
-                Err(error) => {
-                    tracing::warn!("{error}");
-                    installed.insert(route.destination, *route);
-                    first_error.get_or_insert(error);
-                }
-            }
-        }
-        self.routes = installed;
-        first_error.map_or(Ok(()), Err)
-    }
-
     /// Stops the userspace tunnel; devices and routes stay.
     pub async fn shutdown(self) {
         if let Some(tunnel) = self.ipip {
@@ -232,47 +163,14 @@ impl EncapDataplane {
     }
 }
 
-fn message(route: &RouteSpec) -> rtnetlink::packet_route::route::RouteMessage {
-    let mut builder = RouteMessageBuilder::<Ipv4Addr>::new()
-        .destination_prefix(route.destination.network(), route.destination.prefix())
-        .gateway(route.gateway)
-        .protocol(RouteProtocol::from(ENCAP_ROUTE_PROTOCOL));
-    if let Some(index) = route.device {
-        builder = builder.output_interface(index);
-    }
-    let mut message = builder.build();
-    if route.device.is_some() {
-        message.header.flags |= RouteFlags::Onlink;
-    }
-    message
-}
-
-/// `ip route replace DEST via GW [dev DEV onlink] proto 80`.
-pub async fn replace_route(handle: &Handle, route: &RouteSpec) -> Result<()> {
-    handle
-        .route()
-        .add(message(route))
-        .replace()
-        .execute()
-        .await
-        .map_err(|e| EncapError::netlink(format!("ip route replace {route:?}"), e))
-}
-
-/// `ip route del DEST proto 80`; a route already gone is fine.
-pub async fn delete_route(handle: &Handle, route: &RouteSpec) -> Result<()> {
-    match handle.route().del(message(route)).execute().await {
-        Ok(()) => Ok(()),
-        Err(e) if ipip::netlink::errno(&e) == Some(libc::ESRCH) => Ok(()),
-        Err(e) => Err(EncapError::netlink(format!("ip route del {route:?}"), e)),
-    }
-}
-
-/// Runs the dataplane for `node_name` until `stop` turns true: one update per snapshot, and
-/// a retry every 5 s after a failure.
+/// Runs the dataplane for `node_name` until `stop` turns true: one update per snapshot
+/// change, publishing each applied topology to `via` and asking `programmer` to recompute.
 pub async fn run(
     node_name: String,
     options: DataplaneOptions,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
+    via: EncapRouteVia,
+    programmer: Option<ProgrammerHandle>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut dataplane = match EncapDataplane::new(options) {
@@ -289,20 +187,39 @@ pub async fn run(
         let topology = EncapTopology::from_snapshot(&snapshot, &node_name);
         if retry || last.as_ref() != Some(&topology) {
             match dataplane.update(&topology).await {
-                Ok(()) => {
-                    retry = false;
-                    last = Some(topology);
-                }
+                Ok(()) => retry = false,
                 Err(error) => {
-                    tracing::error!("encapsulation dataplane: {error}; retrying in 5s");
+                    tracing::error!(
+                        "encapsulation dataplane: {error}; retrying in {}s",
+                        RETRY.as_secs()
+                    );
                     retry = true;
                 }
             }
+            if let Some(tunnel) = dataplane.ipip() {
+                via.set_ipip_device(tunnel.device());
+            }
+            // Publish even after a partial failure: decisions for devices that are up hold.
+            via.publish(topology.clone());
+            if let Some(programmer) = &programmer {
+                programmer.refresh();
+            }
+            last = Some(topology);
         }
+        let userspace = dataplane
+            .ipip()
+            .is_some_and(|tunnel| tunnel.mode() == Mode::Userspace);
         tokio::select! {
             _ = stop.changed() => break,
             changed = snapshots.changed() => if changed.is_err() { break },
-            _ = tokio::time::sleep(std::time::Duration::from_secs(5)), if retry => {}
+            _ = tokio::time::sleep(RETRY), if retry => {}
+            _ = tokio::time::sleep(PEER_REFRESH), if userspace && !retry => {
+                if let Some(current) = &last
+                    && let Err(error) = dataplane.refresh_peers(current).await
+                {
+                    tracing::warn!("userspace IPIP peers: {error}");
+                }
+            }
         }
     }
     dataplane.shutdown().await;

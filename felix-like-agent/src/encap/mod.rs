@@ -15,12 +15,14 @@
 //! When a pool sets both modes (Calico rejects that), IPIP wins.
 //!
 //! [`encapsulation`] is the pure decision; [`topology`] reads it from the objects;
-//! [`ipip`], [`vxlan`] and [`nat`] set the kernel up; [`dataplane`] ties them together.
+//! [`ipip`], [`vxlan`] and [`nat`] set the kernel up; [`dataplane`] ties them together and
+//! [`route_via`] is the route programmer's next-hop hook.
 
 pub mod dataplane;
 pub mod error;
 pub mod ipip;
 pub mod nat;
+pub mod route_via;
 pub mod topology;
 pub mod vxlan;
 
@@ -34,6 +36,7 @@ use ipnetwork::Ipv4Network;
 
 pub use crate::model::EncapsulationMode;
 pub use error::{EncapError, Result};
+pub use route_via::EncapRouteVia;
 pub use topology::{EncapTopology, RemoteNode};
 pub use vxlan::{VXLAN_DEVICE, VXLAN_PORT, VXLAN_VNI, Vtep};
 

@@ -1,5 +1,6 @@
 //! A small cluster in network namespaces for the encapsulation tests: nodes running `ternd
-//! --dataplane` over one file datastore, pods attached by the real `ptp` + `host-local` CNI
+//! --dataplane` over one file datastore (node-to-node BGP mesh: routes are learned, then
+//! installed by the route programmer through the encapsulation hook), pods attached by the real `ptp` + `host-local` CNI
 //! plugins with the conflist ternd writes, underlay switches, a router, an outside client, and
 //! packet captures read back with tshark.
 //!
@@ -93,7 +94,7 @@ pub fn pool_manifest(ipip: &str, vxlan: &str, nat_outgoing: bool) -> String {
     )
 }
 
-pub const BGP_CONFIGURATION: &str = "apiVersion: tern.dev/v1alpha1\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: false\n---\n";
+pub const BGP_CONFIGURATION: &str = "apiVersion: tern.dev/v1alpha1\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: true\n---\n";
 
 impl Cluster {
     /// Builds the underlay: `subnets[i]` is the switch (0 = A, 1 = B) of node i+1.
