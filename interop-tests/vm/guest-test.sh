@@ -58,6 +58,22 @@ echo "TERN-VM: guest script started at $(cut -d' ' -f1 /proc/uptime)s"
 # 198.19.0.0/17 with ipipMode Always) each run `ternd --dataplane --ipip-mode kernel`, which
 # sets tunl0 up, learns the other node's pod CIDR over BGP and installs it via tunl0 onlink
 # (proto 196); a pod address on each node's lo pings the other's.
+# two_nodes NS1 NODE1 POD1 NS2 NODE2 POD2: namespaces joined by a veth (NODEn/24 on veth0),
+# a "pod" address PODn/32 on each lo.
+two_nodes() {
+    $ip netns add "$1"
+    $ip netns add "$4"
+    $ip -n "$1" link add veth0 type veth peer name veth0 netns "$4"
+    $ip -n "$1" addr add "$2/24" dev veth0
+    $ip -n "$4" addr add "$5/24" dev veth0
+    for ns in "$1" "$4"; do
+        $ip -n "$ns" link set lo up
+        $ip -n "$ns" link set veth0 up
+    done
+    $ip -n "$1" addr add "$3/32" dev lo
+    $ip -n "$4" addr add "$6/32" dev lo
+}
+
 ternd_test() {
     [ -x "$ternd" ] || fail "ternd binary $ternd not found through 9p"
     datastore=$work/datastore
@@ -87,17 +103,7 @@ metadata:
   annotations: {tern.dev/bgp-ipv4-address: 198.18.5.2/24}
 spec: {podCIDRs: [198.19.6.0/24]}
 YAML
-    $ip netns add E
-    $ip netns add F
-    $ip -n E link add veth0 type veth peer name veth0 netns F
-    $ip -n E addr add 198.18.5.1/24 dev veth0
-    $ip -n F addr add 198.18.5.2/24 dev veth0
-    for ns in E F; do
-        $ip -n $ns link set lo up
-        $ip -n $ns link set veth0 up
-    done
-    $ip -n E addr add 198.19.5.2/32 dev lo
-    $ip -n F addr add 198.19.6.2/32 dev lo
+    two_nodes E 198.18.5.1 198.19.5.2 F 198.18.5.2 198.19.6.2
     for ns in E F; do
         node=node-$(tr 'EF' 'ef' <<< "$ns")
         RUST_LOG=info $ip netns exec "$ns" "$ternd" --node-name "$node" --datastore "$datastore" \
@@ -140,17 +146,7 @@ fi
 echo "TERN-VM: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 [ -x "$bin" ] || fail "tern-ipip binary $bin not found through 9p"
 
-$ip netns add A
-$ip netns add B
-$ip -n A link add veth0 type veth peer name veth0 netns B
-$ip -n A addr add 198.18.0.1/24 dev veth0
-$ip -n B addr add 198.18.0.2/24 dev veth0
-for ns in A B; do
-    $ip -n $ns link set lo up
-    $ip -n $ns link set veth0 up
-done
-$ip -n A addr add 198.19.1.1/32 dev lo
-$ip -n B addr add 198.19.2.1/32 dev lo
+two_nodes A 198.18.0.1 198.19.1.1 B 198.18.0.2 198.19.2.1
 echo "TERN-VM: tunl0 before tern-ipip: $($ip -n A -d -o link show tunl0 | tr -s ' ')"
 
 # start NS ARGS...: tern-ipip --mode kernel ARGS in NS, in the background; waits for READY

@@ -63,7 +63,7 @@ impl EncapTopology {
         for node in snapshot.nodes.values() {
             let name = node.metadata.name.clone().unwrap_or_default();
             let underlay = underlay_of(node);
-            let pod_cidrs = pod_cidrs_of(node);
+            let pod_cidrs = pod_cidrs_of(snapshot, &name);
             if name == node_name {
                 topology.local_address = underlay.map(|network| network.ip());
                 topology.local_subnet = underlay
@@ -143,17 +143,12 @@ fn underlay_of(node: &Node) -> Option<Ipv4Network> {
         .and_then(|address| Ipv4Network::new(address, 32).ok())
 }
 
-fn pod_cidrs_of(node: &Node) -> Vec<Ipv4Network> {
-    let Some(spec) = node.spec.as_ref() else {
-        return Vec::new();
-    };
-    let texts: Vec<&String> = match &spec.pod_cidrs {
-        Some(cidrs) if !cidrs.is_empty() => cidrs.iter().collect(),
-        _ => spec.pod_cidr.iter().collect(),
-    };
-    texts
+fn pod_cidrs_of(snapshot: &Snapshot, name: &str) -> Vec<Ipv4Network> {
+    crate::cni::pod_cidrs(snapshot, name)
         .into_iter()
-        .filter_map(|text| text.parse::<Ipv4Network>().ok())
-        .filter_map(|cidr| Ipv4Network::new(cidr.network(), cidr.prefix()).ok())
+        .filter_map(|cidr| match cidr {
+            IpNetwork::V4(cidr) => Ipv4Network::new(cidr.network(), cidr.prefix()).ok(),
+            IpNetwork::V6(_) => None,
+        })
         .collect()
 }
