@@ -9,37 +9,22 @@
 //! is TCG (no KVM here) and bounded by `TERN_VM_TIMEOUT`.
 
 use std::path::Path;
-use std::process::Command;
 
 const TERND: &str = env!("CARGO_BIN_EXE_ternd");
 
 #[test]
 fn ternd_pings_across_kernel_ipip_in_a_vm() {
-    let run = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interop-tests/vm/run.sh");
-    let temp = tempfile::tempdir().expect("temp dir");
-    let console = temp.path().join("console.log");
-    let output = Command::new("timeout")
-        .args(["-k", "10", "600", "bash"])
-        .arg(&run)
-        .arg("-")
-        .arg(&console)
-        .env("TERN_VM_TERND", TERND)
-        .env("TERN_VM_TIMEOUT", "240")
-        .output()
-        .expect("run vm/run.sh");
-    let text = std::fs::read_to_string(&console)
-        .unwrap_or_default()
-        .replace('\r', "");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let run = interop_tests::vm::run(None, Some(Path::new(TERND)));
     assert!(
-        output.status.success(),
-        "ternd kernel IPIP VM test failed ({}):\n{stderr}\n--- console ---\n{text}",
-        output.status
+        run.passed,
+        "ternd kernel IPIP VM test failed ({}):\n{}\n--- console ---\n{}",
+        run.status, run.stderr, run.console
     );
+    let text = run.console;
     for line in text.lines().filter(|line| line.starts_with("TERN-VM")) {
         eprintln!("{line}");
     }
-    eprintln!("{stderr}");
+    eprintln!("{}", run.stderr);
     assert!(text.lines().any(|line| line == "TERN-VM-PASS"));
     for (node, route) in [
         ("E", "198.19.6.0/24 via 198.18.5.2 dev tunl0 onlink"),
