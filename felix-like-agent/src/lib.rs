@@ -12,4 +12,5 @@ pub mod dataplane;
 pub mod datastore;
 pub mod encap;
 pub mod model;
+pub mod network_policy;
 pub mod snapshot;

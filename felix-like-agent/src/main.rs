@@ -45,6 +45,10 @@ struct Args {
     /// Where the API socket for ternctl is served.
     #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
     api_socket: PathBuf,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9091`.
+    /// Off when unset.
+    #[arg(long, env = "TERN_METRICS_ADDRESS")]
+    metrics_address: Option<std::net::SocketAddr>,
     /// Write the CNI conflist (ptp + host-local over the node's pod CIDRs) into this
     /// directory, e.g. /etc/cni/net.d. Not written when unset.
     #[arg(long, env = "TERN_CNI_CONF_DIR")]
@@ -52,9 +56,11 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
-    /// Program the kernel: the routes BGP selected into the main table (protocol 196,
-    /// `tern`) with a blackhole per local pod CIDR, IPIP/VXLAN devices and next hops as the
-    /// IPPools say, and the natOutgoing table. Needs CAP_NET_ADMIN.
+    /// Program the kernel: install the routes BGP selected into the main table (protocol
+    /// `tern`) with a blackhole per local pod CIDR and keep them true, set up IPIP/VXLAN
+    /// devices and next hops and the natOutgoing table as the IPPools say, and enforce
+    /// NetworkPolicy for this node's pods in nftables (`table inet tern`). Off by default.
+    /// Needs CAP_NET_ADMIN and `nft`.
     #[arg(long, env = "TERN_DATAPLANE")]
     dataplane: bool,
     /// IPIP implementation: `auto` (kernel when ipip.ko is there, else userspace, logged
@@ -171,7 +177,22 @@ fn run(args: Args) -> anyhow::Result<()> {
             }),
             false => None,
         };
-        serve(options, snapshots, signals, &args.api_socket, dataplane).await
+        let api = ApiOptions {
+            socket: &args.api_socket,
+            datastore: &args.datastore,
+            metrics: args.metrics_address,
+        };
+        let policy = args.dataplane.then(|| {
+            tern_agent::network_policy::PolicyTask::spawn(
+                options.node_name.clone(),
+                snapshots.clone(),
+            )
+        });
+        let served = serve(options, snapshots, signals, api, dataplane).await;
+        if let Some(policy) = policy {
+            policy.stop().await;
+        }
+        served
     })
 }
 
@@ -233,9 +254,14 @@ async fn serve(
     options: DaemonOptions,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
-    api_socket: &Path,
+    api_options: ApiOptions<'_>,
     dataplane: Option<DataplaneOptions>,
 ) -> anyhow::Result<()> {
+    let ApiOptions {
+        socket: api_socket,
+        datastore,
+        metrics,
+    } = api_options;
     // Before the speaker: whether the kernel kept our routes decides whether the speaker
     // starts as a restarting one.
     let programmer = if dataplane.is_some() {
@@ -277,14 +303,33 @@ async fn serve(
         inner: applier,
         local: local_routes,
     };
-    let api = Arc::new(AgentApi::new(
+    let api = AgentApi::new(
         options.node_name.clone(),
         applier.inner.subscribe(),
         applier.inner.peer_configs(),
-    ));
+    );
+    let api = Arc::new(if datastore == KUBERNETES {
+        api.with_kubernetes_datastore()
+    } else {
+        api.with_file_datastore(datastore)
+    });
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(address) = metrics {
+        let listener = tern_proto::metrics::bind_metrics(address)
+            .await
+            .with_context(|| format!("cannot serve metrics on {address}"))?;
+        tracing::info!(%address, "serving Prometheus metrics at /metrics");
+        tokio::spawn(tern_proto::metrics::serve_metrics(
+            listener,
+            api.clone(),
+            async move {
+                let _ = metrics_stopped.await;
+            },
+        ));
+    }
     let api_task = tokio::spawn(server.serve(api, async move {
         let _ = api_stopped.await;
     }));
@@ -303,6 +348,7 @@ async fn serve(
         let _ = task.await;
     }
     let _ = stop_api.send(());
+    let _ = stop_metrics.send(());
     match api_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!("API server: {error}"),
@@ -311,6 +357,15 @@ async fn serve(
     let _ = std::fs::remove_file(api_socket);
     tracing::info!("ternd stopped");
     Ok(())
+}
+
+/// Where the API is served and what it serves resources from.
+struct ApiOptions<'a> {
+    socket: &'a Path,
+    /// `--datastore`: a directory or `kubernetes`.
+    datastore: &'a str,
+    /// `--metrics-address`.
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// SIGTERM and SIGINT handlers, installed once at start-up.

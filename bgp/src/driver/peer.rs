@@ -41,6 +41,8 @@ pub enum PeerCommand {
         updates: Vec<Update>,
         report_written: bool,
     },
+    /// Send ROUTE-REFRESH (RFC 2918 §3) if the session is still the one numbered `epoch`.
+    RouteRefresh { epoch: u64, refresh: RouteRefresh },
     /// Stop with NOTIFICATION Cease and this subcode, then end the task.
     Stop { cease_subcode: u8 },
     /// Close the session with this NOTIFICATION and stay Idle until [`PeerCommand::Start`].
@@ -199,6 +201,12 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
                     updates,
                     report_written,
                 }) => task.send_updates(epoch, updates, report_written),
+                Some(PeerCommand::RouteRefresh { epoch, refresh }) => {
+                    let established = task.session.established().map(|(id, _)| id);
+                    if let Some(id) = established.filter(|_| epoch == task.epoch) {
+                        task.send(id, &Message::RouteRefresh(refresh));
+                    }
+                }
             },
             Some(event) = read_events.recv(), if backlog < OUTBOX_LIMIT => task.on_read(event),
             Some((attempt, result)) = connect_results.recv() => {

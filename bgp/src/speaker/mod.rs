@@ -60,6 +60,7 @@
 pub mod config;
 pub mod error;
 pub mod status;
+pub mod views;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -68,7 +69,7 @@ use std::sync::Arc;
 use ipnetwork::IpNetwork;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::driver::core::{Command, Core, Inbox};
+use crate::driver::core::{Command, Core, Inbox, PeerOperation};
 use crate::driver::{listener, socket};
 use crate::packet::PathAttributes;
 use crate::rib::Route;
@@ -76,6 +77,7 @@ use crate::rib::Route;
 pub use config::{BGP_PORT, Families, GracefulRestartConfig, MaxPrefix, PeerConfig, SpeakerConfig};
 pub use error::SpeakerError;
 pub use status::{MessageCounters, MessageCounts, PeerStatus, RouteChange};
+pub use views::{AdvertisedRoute, ReceivedRoute};
 
 /// How many best-route changes a subscriber may fall behind before it sees
 /// [`broadcast::error::RecvError::Lagged`] (then re-read [`Speaker::loc_rib`]).
@@ -203,6 +205,37 @@ impl Speaker {
     /// The Loc-RIB: every path, best flagged, in prefix order.
     pub async fn loc_rib(&self) -> Result<Vec<Route>, SpeakerError> {
         self.request(Command::LocRib).await
+    }
+
+    /// Soft reset in: ask the peer to announce its routes again (ROUTE-REFRESH for every
+    /// negotiated family, RFC 2918 §3). Fails unless Established with the capability.
+    pub async fn refresh_in(&self, address: IpAddr) -> Result<(), SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        self.request(|reply| Command::Peer(PeerOperation::RefreshIn(address, reply)))
+            .await?
+    }
+
+    /// Soft reset out: announce our routes to the peer again, as on receipt of its
+    /// ROUTE-REFRESH (RFC 2918 §4). Fails unless Established.
+    pub async fn refresh_out(&self, address: IpAddr) -> Result<(), SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        self.request(|reply| Command::Peer(PeerOperation::RefreshOut(address, reply)))
+            .await?
+    }
+
+    /// The routes the peer announced and still stands by, as received, in prefix order.
+    pub async fn adj_rib_in(&self, address: IpAddr) -> Result<Vec<ReceivedRoute>, SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        self.request(|reply| Command::Peer(PeerOperation::AdjRibIn(address, reply)))
+            .await?
+    }
+
+    /// The routes advertised to the peer now, as it got them, in prefix order; empty unless
+    /// Established.
+    pub async fn adj_rib_out(&self, address: IpAddr) -> Result<Vec<AdvertisedRoute>, SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        self.request(|reply| Command::Peer(PeerOperation::AdjRibOut(address, reply)))
+            .await?
     }
 
     /// Say which next hops are unusable (the agent's view of reachability, level-triggered:

@@ -36,6 +36,9 @@ pub struct PeerStatus {
     /// Both ends of the established connection.
     pub local_address: Option<SocketAddr>,
     pub remote_address: Option<SocketAddr>,
+    /// What the session negotiated, in words ([`crate::fsm::Negotiated::capability_names`]);
+    /// empty unless Established.
+    pub capabilities: Vec<String>,
     pub messages: MessageCounters,
 }
 

@@ -19,6 +19,7 @@ mod advertise;
 mod graceful_restart;
 mod import;
 mod max_prefix;
+mod operations;
 mod peers;
 mod routes;
 
@@ -45,6 +46,7 @@ use crate::speaker::{PeerConfig, PeerStatus, RouteChange, SpeakerConfig, Speaker
 use super::listener::Accepted;
 use super::peer::{PeerCommand, PeerEventEnvelope};
 use super::timers::Timers;
+pub use operations::PeerOperation;
 
 /// Requests from the [`crate::Speaker`] handle.
 #[derive(Debug)]
@@ -60,6 +62,8 @@ pub enum Command {
     Shutdown(oneshot::Sender<()>),
     /// Close every session without NOTIFICATION (graceful restart of this speaker).
     ShutdownForRestart(oneshot::Sender<()>),
+    /// Soft reset and per-peer views.
+    Peer(PeerOperation),
 }
 
 /// The core's own timers.
@@ -276,6 +280,7 @@ impl Core {
                 self.propagate(changes);
                 let _ = reply.send(());
             }
+            Command::Peer(operation) => self.peer_operation(operation),
             Command::Shutdown(_) | Command::ShutdownForRestart(_) => {}
         }
     }
@@ -334,6 +339,11 @@ impl Core {
                 hold_time: peer.established.as_ref().map(|e| e.negotiated.hold_time),
                 local_address: peer.established.as_ref().map(|e| e.local),
                 remote_address: peer.established.as_ref().map(|e| e.remote),
+                capabilities: peer
+                    .established
+                    .as_ref()
+                    .map(|e| e.negotiated.capability_names())
+                    .unwrap_or_default(),
                 messages: peer.counters.snapshot(),
             })
             .collect();
