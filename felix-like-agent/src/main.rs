@@ -2,7 +2,8 @@
 //! and advertises, and keeps that true as objects change. Runs in the foreground and logs to
 //! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
 //! cleanly on SIGTERM (kernel routes stay for the graceful-restart window). With
-//! `--program-routes` it also installs the selected routes into the kernel.
+//! `--dataplane` it also installs the selected routes into the kernel, encapsulated as the
+//! IPPools say, and masquerades natOutgoing traffic.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,13 +16,13 @@ use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
 use tern_agent::dataplane::programmer::ProgrammerInputs;
-use tern_agent::dataplane::{
-    LocalRoutes, PlainNextHop, ProgrammerConfig, RouteProgrammer, WithLocalRoutes,
-};
+use tern_agent::dataplane::{LocalRoutes, ProgrammerConfig, RouteProgrammer, WithLocalRoutes};
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{
     FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
 };
+use tern_agent::encap::EncapRouteVia;
+use tern_agent::encap::dataplane::DataplaneOptions;
 use tern_agent::snapshot::Snapshot;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -55,10 +56,17 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
-    /// Install the routes BGP selected into the kernel's main table (protocol 196, `tern`),
-    /// with a blackhole per local pod CIDR, and keep them true. Needs CAP_NET_ADMIN.
-    #[arg(long, env = "TERN_PROGRAM_ROUTES")]
-    program_routes: bool,
+    /// Program the kernel: install the routes BGP selected into the main table (protocol
+    /// `tern`) with a blackhole per local pod CIDR and keep them true, set up IPIP/VXLAN
+    /// devices and next hops and the natOutgoing table as the IPPools say, and enforce
+    /// NetworkPolicy for this node's pods in nftables (`table inet tern`). Off by default.
+    /// Needs CAP_NET_ADMIN and `nft`.
+    #[arg(long, env = "TERN_DATAPLANE")]
+    dataplane: bool,
+    /// IPIP implementation: `auto` (kernel when ipip.ko is there, else userspace, logged
+    /// loudly), `kernel` or `userspace`.
+    #[arg(long, env = "TERN_IPIP_MODE", default_value = "auto")]
+    ipip_mode: String,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
     #[arg(
         long,
@@ -161,12 +169,30 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
+        let dataplane = match args.dataplane {
+            true => Some(DataplaneOptions {
+                ipip_mode: tern_agent::encap::ipip::parse_mode(&args.ipip_mode)
+                    .map_err(anyhow::Error::msg)
+                    .context("bad --ipip-mode")?,
+            }),
+            false => None,
+        };
         let api = ApiOptions {
             socket: &args.api_socket,
             datastore: &args.datastore,
             metrics: args.metrics_address,
         };
-        serve(options, snapshots, signals, api, args.program_routes).await
+        let policy = args.dataplane.then(|| {
+            tern_agent::network_policy::PolicyTask::spawn(
+                options.node_name.clone(),
+                snapshots.clone(),
+            )
+        });
+        let served = serve(options, snapshots, signals, api, dataplane).await;
+        if let Some(policy) = policy {
+            policy.stop().await;
+        }
+        served
     })
 }
 
@@ -229,7 +255,7 @@ async fn serve(
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
     api_options: ApiOptions<'_>,
-    program_routes: bool,
+    dataplane: Option<DataplaneOptions>,
 ) -> anyhow::Result<()> {
     let ApiOptions {
         socket: api_socket,
@@ -238,7 +264,7 @@ async fn serve(
     } = api_options;
     // Before the speaker: whether the kernel kept our routes decides whether the speaker
     // starts as a restarting one.
-    let programmer = if program_routes {
+    let programmer = if dataplane.is_some() {
         let programmer = RouteProgrammer::open(ProgrammerConfig::default())
             .await
             .context("cannot program kernel routes (rtnetlink needs CAP_NET_ADMIN)")?;
@@ -249,6 +275,18 @@ async fn serve(
     let applier = SpeakerApplier::new()
         .with_forwarding_preserved(programmer.as_ref().is_some_and(|p| p.preserved() > 0));
     let (local_routes, local_routes_receiver) = watch::channel(LocalRoutes::default());
+    let route_via = EncapRouteVia::new();
+    let (stop_encap, encap_stopped) = watch::channel(false);
+    let encap_task = dataplane.map(|dataplane| {
+        tokio::spawn(tern_agent::encap::dataplane::run(
+            options.node_name.clone(),
+            dataplane,
+            snapshots.clone(),
+            route_via.clone(),
+            programmer.as_ref().map(RouteProgrammer::handle),
+            encap_stopped,
+        ))
+    });
     let (stop_programmer, programmer_stopped) = tokio::sync::oneshot::channel::<()>();
     let dataplane = programmer.as_ref().map(RouteProgrammer::handle);
     let programmer_task = programmer.map(|programmer| {
@@ -256,7 +294,7 @@ async fn serve(
             speaker: applier.subscribe(),
             selection_deferred: applier.selection_deferred(),
             local: local_routes_receiver,
-            via: Arc::new(PlainNextHop),
+            via: Arc::new(route_via.clone()),
         };
         tokio::spawn(programmer.run(inputs, async move {
             let _ = programmer_stopped.await;
@@ -308,6 +346,10 @@ async fn serve(
     applier.inner.shutdown().await;
     let _ = stop_programmer.send(());
     if let Some(task) = programmer_task {
+        let _ = task.await;
+    }
+    let _ = stop_encap.send(true);
+    if let Some(task) = encap_task {
         let _ = task.await;
     }
     let _ = stop_api.send(());

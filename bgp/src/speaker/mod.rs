@@ -59,6 +59,7 @@
 
 pub mod config;
 pub mod error;
+pub(crate) mod feed;
 pub mod status;
 pub mod views;
 
@@ -87,7 +88,7 @@ pub const ROUTE_CHANGE_CAPACITY: usize = 65_536;
 #[derive(Debug, Clone)]
 pub struct Speaker {
     commands: mpsc::Sender<Command>,
-    routes: broadcast::Sender<RouteChange>,
+    routes: feed::RouteFeed,
     listen: Arc<Vec<SocketAddr>>,
     asn: u32,
     router_id: Ipv4Addr,
@@ -107,7 +108,7 @@ impl Speaker {
         let (commands, command_inbox) = mpsc::channel(256);
         let (events, event_inbox) = mpsc::channel(1024);
         let (accepted, accepted_inbox) = mpsc::channel(64);
-        let (routes, _) = broadcast::channel(ROUTE_CHANGE_CAPACITY);
+        let routes = feed::RouteFeed::default();
         let listener_tasks = listeners
             .iter()
             .map(|listener| listener::spawn(listener.clone(), accepted.clone()))

@@ -103,6 +103,11 @@ impl SharedCounters {
         self.sent[index(kind)].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// `count` messages of one kind sent at once.
+    pub fn count_sent_many(&self, kind: MessageType, count: u64) {
+        self.sent[index(kind)].fetch_add(count, Ordering::Relaxed);
+    }
+
     pub fn count_received(&self, kind: MessageType) {
         self.received[index(kind)].fetch_add(1, Ordering::Relaxed);
     }

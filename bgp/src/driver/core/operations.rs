@@ -134,7 +134,7 @@ impl Core {
             .best_paths()
             .filter(|(prefix, _)| established.table.covers(prefix))
             .filter_map(|(prefix, path)| {
-                let exported = cache.export(&prefix, path)?;
+                let exported = cache.export(&prefix, &path)?;
                 Some(AdvertisedRoute {
                     prefix,
                     next_hop: exported.next_hop,
