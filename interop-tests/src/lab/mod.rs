@@ -396,6 +396,13 @@ pub fn run(options: &LabOptions, ternctl: Option<&Path>, once: bool) -> Result<b
             false => "lab: SOME CHECKS FAILED",
         }
     );
+    if !passed {
+        println!("\n== logs (tails) ==");
+        for node in &lab.nodes {
+            println!("-- {} --\n{}", node.plan.name, node.ternd.log_tail(30));
+        }
+        println!("-- router --\n{}", lab.router.host().logs_tail(30));
+    }
     if !once && !interrupted() {
         print_usage(&lab);
         while !interrupted() {
