@@ -1,7 +1,8 @@
 //! `ternd`, the tern node agent: reads cluster objects, works out what this node peers with
 //! and advertises, and keeps that true as objects change. Runs in the foreground and logs to
 //! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
-//! cleanly on SIGTERM (kernel routes stay for the graceful-restart window).
+//! cleanly on SIGTERM (kernel routes stay for the graceful-restart window). With
+//! `--program-routes` it also installs the selected routes into the kernel.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -13,6 +14,10 @@ use tern_agent::api::AgentApi;
 use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
+use tern_agent::dataplane::programmer::ProgrammerInputs;
+use tern_agent::dataplane::{
+    LocalRoutes, PlainNextHop, ProgrammerConfig, RouteProgrammer, WithLocalRoutes,
+};
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{
     FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
@@ -46,6 +51,10 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
+    /// Install the routes BGP selected into the kernel's main table (protocol 196, `tern`),
+    /// with a blackhole per local pod CIDR, and keep them true. Needs CAP_NET_ADMIN.
+    #[arg(long, env = "TERN_PROGRAM_ROUTES")]
+    program_routes: bool,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
     #[arg(
         long,
@@ -148,7 +157,14 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(options, snapshots, signals, &args.api_socket).await
+        serve(
+            options,
+            snapshots,
+            signals,
+            &args.api_socket,
+            args.program_routes,
+        )
+        .await
     })
 }
 
@@ -211,12 +227,41 @@ async fn serve(
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
     api_socket: &Path,
+    program_routes: bool,
 ) -> anyhow::Result<()> {
-    let mut applier = SpeakerApplier::new();
+    // Before the speaker: whether the kernel kept our routes decides whether the speaker
+    // starts as a restarting one.
+    let programmer = if program_routes {
+        let programmer = RouteProgrammer::open(ProgrammerConfig::default())
+            .await
+            .context("cannot program kernel routes (rtnetlink needs CAP_NET_ADMIN)")?;
+        Some(programmer)
+    } else {
+        None
+    };
+    let applier = SpeakerApplier::new()
+        .with_forwarding_preserved(programmer.as_ref().is_some_and(|p| p.preserved() > 0));
+    let (local_routes, local_routes_receiver) = watch::channel(LocalRoutes::default());
+    let (stop_programmer, programmer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let programmer_task = programmer.map(|programmer| {
+        let inputs = ProgrammerInputs {
+            speaker: applier.subscribe(),
+            selection_deferred: applier.selection_deferred(),
+            local: local_routes_receiver,
+            via: Arc::new(PlainNextHop),
+        };
+        tokio::spawn(programmer.run(inputs, async move {
+            let _ = programmer_stopped.await;
+        }))
+    });
+    let mut applier = WithLocalRoutes {
+        inner: applier,
+        local: local_routes,
+    };
     let api = Arc::new(AgentApi::new(
         options.node_name.clone(),
-        applier.subscribe(),
-        applier.peer_configs(),
+        applier.inner.subscribe(),
+        applier.inner.peer_configs(),
     ));
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
@@ -229,7 +274,11 @@ async fn serve(
         tracing::info!("{name} received; stopping (kernel routes stay in place)");
     };
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
-    applier.shutdown().await;
+    applier.inner.shutdown().await;
+    let _ = stop_programmer.send(());
+    if let Some(task) = programmer_task {
+        let _ = task.await;
+    }
     let _ = stop_api.send(());
     match api_task.await {
         Ok(Ok(())) => {}

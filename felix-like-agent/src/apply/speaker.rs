@@ -36,6 +36,10 @@ pub struct SpeakerApplier {
     published: watch::Sender<Option<Speaker>>,
     peer_configs: PeerConfigs,
     graceful_restart: bool,
+    /// The kernel still holds our routes from before a restart: the first speaker starts as
+    /// a restarting speaker (RFC 4724 §4.1) when it has graceful-restart peers.
+    forwarding_preserved: bool,
+    selection_deferred: watch::Sender<bool>,
 }
 
 impl Default for SpeakerApplier {
@@ -52,7 +56,24 @@ impl SpeakerApplier {
             published: watch::Sender::new(None),
             peer_configs: Arc::default(),
             graceful_restart: false,
+            forwarding_preserved: false,
+            selection_deferred: watch::Sender::new(false),
         }
+    }
+
+    /// Say that forwarding state survived a restart (the route programmer found tern's
+    /// routes in the kernel). The first speaker then sets the R and F bits and defers route
+    /// selection until its graceful-restart peers sent End-of-RIB ([`SpeakerConfig::restarting`]),
+    /// if the intent has any such peer.
+    pub fn with_forwarding_preserved(mut self, preserved: bool) -> Self {
+        self.forwarding_preserved = preserved;
+        self
+    }
+
+    /// Whether the speaker published now defers selection after a restart (set before the
+    /// speaker is published): its first route change then means the deferral is over.
+    pub fn selection_deferred(&self) -> watch::Receiver<bool> {
+        self.selection_deferred.subscribe()
     }
 
     /// The running speaker, from now on (`None` until the first intent is applied).
@@ -96,7 +117,17 @@ impl SpeakerApplier {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clear();
-        let speaker = Speaker::start(speaker_config(intent)).await?;
+        let mut config = speaker_config(intent);
+        config.restarting = std::mem::take(&mut self.forwarding_preserved)
+            && intent.peers.iter().any(|p| p.max_restart_time.is_some());
+        if config.restarting {
+            tracing::info!(
+                "forwarding state preserved: restarting speaker, selection deferred until End-of-RIB (at most {}s)",
+                config.selection_deferral.as_secs()
+            );
+        }
+        self.selection_deferred.send_replace(config.restarting);
+        let speaker = Speaker::start(config).await?;
         self.speaker = Some(speaker.clone());
         self.published.send_replace(Some(speaker));
         Ok(())
