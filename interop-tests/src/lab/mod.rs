@@ -56,6 +56,9 @@ pub struct LabOptions {
     pub pods: bool,
     /// Extra `ternd` flags.
     pub ternd_args: Vec<String>,
+    /// Let ternd program the routes it learns into each node's kernel (its kernel-side
+    /// switch, `--dataplane` or, in older builds, `--program-routes`; found in `--help`).
+    pub kernel_routes: bool,
     /// Print progress to stdout.
     pub verbose: bool,
 }
@@ -69,6 +72,7 @@ impl LabOptions {
             cni_path: PathBuf::from("/usr/lib/cni"),
             pods: true,
             ternd_args: Vec::new(),
+            kernel_routes: true,
             verbose: false,
         }
     }
@@ -158,9 +162,16 @@ impl Lab {
                 .join(", ")
         ));
 
+        let mut options = options.clone();
+        if options.kernel_routes {
+            match kernel_side_flag(&options.ternd)? {
+                Some(flag) => options.ternd_args.push(flag.to_string()),
+                None => say("this ternd has no kernel-side switch: nodes route via the router"),
+            }
+        }
         let mut nodes = Vec::new();
         for node in &plan::NODES {
-            nodes.push(start_node(node, &switch, datastore.path(), options)?);
+            nodes.push(start_node(node, &switch, datastore.path(), &options)?);
             say(&format!(
                 "{} up in {}: {} ternd --node-name {}",
                 node.name,
@@ -280,6 +291,18 @@ impl Lab {
     }
 }
 
+/// ternd's flag that turns on kernel route programming, if this build has one.
+fn kernel_side_flag(ternd: &Path) -> Result<Option<&'static str>> {
+    let output = std::process::Command::new(ternd)
+        .arg("--help")
+        .output()
+        .map_err(|e| Error::io(format!("run {} --help", ternd.display()), e))?;
+    let help = String::from_utf8_lossy(&output.stdout);
+    Ok(["--dataplane", "--program-routes"]
+        .into_iter()
+        .find(|flag| help.contains(flag)))
+}
+
 /// Copies every `*.yaml`/`*.yml` of `dirs` into `target`; returns the file names.
 fn copy_manifests(dirs: &[PathBuf], target: &Path) -> Result<Vec<String>> {
     let mut names = Vec::new();
@@ -385,6 +408,17 @@ pub fn run(options: &LabOptions, ternctl: Option<&Path>, once: bool) -> Result<b
     match lab.router.show_route() {
         Ok(text) => print!("{text}"),
         Err(error) => println!("FAIL: {error}"),
+    }
+    for node in &lab.nodes {
+        println!(
+            "\n== {}: kernel routes ternd installed (ip route show proto 196) ==",
+            node.plan.name
+        );
+        match node.host.ip(&["route", "show", "proto", "196"]) {
+            Ok(output) if output.stdout.trim().is_empty() => println!("(none)"),
+            Ok(output) => print!("{}", output.stdout),
+            Err(error) => println!("FAIL: {error}"),
+        }
     }
     let matrix = matrix::Matrix::measure(&lab);
     println!("\n== reachability (ping) ==\n{}", matrix.render());
