@@ -284,3 +284,40 @@ object_from!(
     IpPool(IpPool),
     BgpFilter(BgpFilter),
 );
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::ByteString;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    use super::*;
+
+    #[test]
+    fn normalized_drops_server_bookkeeping_and_folds_string_data() {
+        let mut secret = Secret::default();
+        secret.metadata.name = Some("bgp-secrets".into());
+        secret.metadata.uid = Some("uid-1".into());
+        secret.metadata.resource_version = Some("42".into());
+        secret.metadata.generation = Some(3);
+        secret.metadata.creation_timestamp = Some(Time(Default::default()));
+        secret.data = Some(BTreeMap::from([
+            ("a".to_string(), ByteString(b"old".to_vec())),
+            ("b".to_string(), ByteString(b"kept".to_vec())),
+        ]));
+        secret.string_data = Some(BTreeMap::from([("a".to_string(), "new".to_string())]));
+        let Object::Secret(secret) = Object::from(secret).normalized() else {
+            panic!("kind changed");
+        };
+        assert_eq!(secret.metadata.name.as_deref(), Some("bgp-secrets"));
+        assert_eq!(secret.metadata.uid, None);
+        assert_eq!(secret.metadata.resource_version, None);
+        assert_eq!(secret.metadata.generation, None);
+        assert_eq!(secret.metadata.creation_timestamp, None);
+        assert_eq!(secret.string_data, None);
+        let data = secret.data.unwrap();
+        assert_eq!(data["a"].0, b"new");
+        assert_eq!(data["b"].0, b"kept");
+    }
+}
