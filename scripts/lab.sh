@@ -21,18 +21,9 @@ fi
 echo "==> system packages"
 packages=(bird2 containernetworking-plugins iproute2 iputils-ping nftables procps
           build-essential pkg-config)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-    echo "all present"
-fi
+# shellcheck source=scripts/packages.sh
+. scripts/packages.sh
+install_packages "${packages[@]}"
 
 if ! command -v cargo >/dev/null; then
     echo "scripts/lab.sh: cargo not found; install Rust stable (rustup) first" >&2
