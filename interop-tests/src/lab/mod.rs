@@ -163,6 +163,9 @@ impl Lab {
         ));
 
         let mut options = options.clone();
+        // Processes start in their host's temp dir: a relative path would not resolve.
+        options.ternd = std::fs::canonicalize(&options.ternd)
+            .map_err(|e| Error::io(format!("find {}", options.ternd.display()), e))?;
         if options.kernel_routes {
             match kernel_side_flag(&options.ternd)? {
                 Some(flag) => options.ternd_args.push(flag.to_string()),
@@ -452,9 +455,10 @@ pub fn run(options: &LabOptions, ternctl: Option<&Path>, once: bool) -> Result<b
 }
 
 fn print_peer_tables(lab: &Lab, ternctl: Option<&Path>) {
+    let ternctl = ternctl.map(|path| std::fs::canonicalize(path).unwrap_or(path.to_path_buf()));
     for node in &lab.nodes {
         println!("\n== {}: ternctl node status ==", node.plan.name);
-        if let Some(ternctl) = ternctl {
+        if let Some(ternctl) = &ternctl {
             let socket = node.api_socket.to_string_lossy().to_string();
             match node.host.exec(
                 &ternctl.to_string_lossy(),
