@@ -2,7 +2,8 @@
 //! and advertises, and keeps that true as objects change. Runs in the foreground and logs to
 //! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
 //! cleanly on SIGTERM (kernel routes stay for the graceful-restart window). With
-//! `--program-routes` it also installs the selected routes into the kernel.
+//! `--dataplane` it also installs the selected routes into the kernel, encapsulated as the
+//! IPPools say, and masquerades natOutgoing traffic.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -15,13 +16,13 @@ use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
 use tern_agent::dataplane::programmer::ProgrammerInputs;
-use tern_agent::dataplane::{
-    LocalRoutes, PlainNextHop, ProgrammerConfig, RouteProgrammer, WithLocalRoutes,
-};
+use tern_agent::dataplane::{LocalRoutes, ProgrammerConfig, RouteProgrammer, WithLocalRoutes};
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{
     FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
 };
+use tern_agent::encap::EncapRouteVia;
+use tern_agent::encap::dataplane::DataplaneOptions;
 use tern_agent::snapshot::Snapshot;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -44,6 +45,10 @@ struct Args {
     /// Where the API socket for ternctl is served.
     #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
     api_socket: PathBuf,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9091`.
+    /// Off when unset.
+    #[arg(long, env = "TERN_METRICS_ADDRESS")]
+    metrics_address: Option<std::net::SocketAddr>,
     /// Write the CNI conflist (ptp + host-local over the node's pod CIDRs) into this
     /// directory, e.g. /etc/cni/net.d. Not written when unset.
     #[arg(long, env = "TERN_CNI_CONF_DIR")]
@@ -51,10 +56,17 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
-    /// Install the routes BGP selected into the kernel's main table (protocol 196, `tern`),
-    /// with a blackhole per local pod CIDR, and keep them true. Needs CAP_NET_ADMIN.
-    #[arg(long, env = "TERN_PROGRAM_ROUTES")]
-    program_routes: bool,
+    /// Program the kernel: install the routes BGP selected into the main table (protocol
+    /// `tern`) with a blackhole per local pod CIDR and keep them true, set up IPIP/VXLAN
+    /// devices and next hops and the natOutgoing table as the IPPools say, and enforce
+    /// NetworkPolicy for this node's pods in nftables (`table inet tern`). Off by default.
+    /// Needs CAP_NET_ADMIN and `nft`.
+    #[arg(long, env = "TERN_DATAPLANE")]
+    dataplane: bool,
+    /// IPIP implementation: `auto` (kernel when ipip.ko is there, else userspace, logged
+    /// loudly), `kernel` or `userspace`.
+    #[arg(long, env = "TERN_IPIP_MODE", default_value = "auto")]
+    ipip_mode: String,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
     #[arg(
         long,
@@ -157,14 +169,30 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(
-            options,
-            snapshots,
-            signals,
-            &args.api_socket,
-            args.program_routes,
-        )
-        .await
+        let dataplane = match args.dataplane {
+            true => Some(DataplaneOptions {
+                ipip_mode: tern_agent::encap::ipip::parse_mode(&args.ipip_mode)
+                    .map_err(anyhow::Error::msg)
+                    .context("bad --ipip-mode")?,
+            }),
+            false => None,
+        };
+        let api = ApiOptions {
+            socket: &args.api_socket,
+            datastore: &args.datastore,
+            metrics: args.metrics_address,
+        };
+        let policy = args.dataplane.then(|| {
+            tern_agent::network_policy::PolicyTask::spawn(
+                options.node_name.clone(),
+                snapshots.clone(),
+            )
+        });
+        let served = serve(options, snapshots, signals, api, dataplane).await;
+        if let Some(policy) = policy {
+            policy.stop().await;
+        }
+        served
     })
 }
 
@@ -226,12 +254,17 @@ async fn serve(
     options: DaemonOptions,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
-    api_socket: &Path,
-    program_routes: bool,
+    api_options: ApiOptions<'_>,
+    dataplane: Option<DataplaneOptions>,
 ) -> anyhow::Result<()> {
+    let ApiOptions {
+        socket: api_socket,
+        datastore,
+        metrics,
+    } = api_options;
     // Before the speaker: whether the kernel kept our routes decides whether the speaker
     // starts as a restarting one.
-    let programmer = if program_routes {
+    let programmer = if dataplane.is_some() {
         let programmer = RouteProgrammer::open(ProgrammerConfig::default())
             .await
             .context("cannot program kernel routes (rtnetlink needs CAP_NET_ADMIN)")?;
@@ -242,13 +275,25 @@ async fn serve(
     let applier = SpeakerApplier::new()
         .with_forwarding_preserved(programmer.as_ref().is_some_and(|p| p.preserved() > 0));
     let (local_routes, local_routes_receiver) = watch::channel(LocalRoutes::default());
+    let route_via = EncapRouteVia::new();
+    let (stop_encap, encap_stopped) = watch::channel(false);
+    let encap_task = dataplane.map(|dataplane| {
+        tokio::spawn(tern_agent::encap::dataplane::run(
+            options.node_name.clone(),
+            dataplane,
+            snapshots.clone(),
+            route_via.clone(),
+            programmer.as_ref().map(RouteProgrammer::handle),
+            encap_stopped,
+        ))
+    });
     let (stop_programmer, programmer_stopped) = tokio::sync::oneshot::channel::<()>();
     let programmer_task = programmer.map(|programmer| {
         let inputs = ProgrammerInputs {
             speaker: applier.subscribe(),
             selection_deferred: applier.selection_deferred(),
             local: local_routes_receiver,
-            via: Arc::new(PlainNextHop),
+            via: Arc::new(route_via.clone()),
         };
         tokio::spawn(programmer.run(inputs, async move {
             let _ = programmer_stopped.await;
@@ -258,14 +303,33 @@ async fn serve(
         inner: applier,
         local: local_routes,
     };
-    let api = Arc::new(AgentApi::new(
+    let api = AgentApi::new(
         options.node_name.clone(),
         applier.inner.subscribe(),
         applier.inner.peer_configs(),
-    ));
+    );
+    let api = Arc::new(if datastore == KUBERNETES {
+        api.with_kubernetes_datastore()
+    } else {
+        api.with_file_datastore(datastore)
+    });
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(address) = metrics {
+        let listener = tern_proto::metrics::bind_metrics(address)
+            .await
+            .with_context(|| format!("cannot serve metrics on {address}"))?;
+        tracing::info!(%address, "serving Prometheus metrics at /metrics");
+        tokio::spawn(tern_proto::metrics::serve_metrics(
+            listener,
+            api.clone(),
+            async move {
+                let _ = metrics_stopped.await;
+            },
+        ));
+    }
     let api_task = tokio::spawn(server.serve(api, async move {
         let _ = api_stopped.await;
     }));
@@ -279,7 +343,12 @@ async fn serve(
     if let Some(task) = programmer_task {
         let _ = task.await;
     }
+    let _ = stop_encap.send(true);
+    if let Some(task) = encap_task {
+        let _ = task.await;
+    }
     let _ = stop_api.send(());
+    let _ = stop_metrics.send(());
     match api_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!("API server: {error}"),
@@ -288,6 +357,15 @@ async fn serve(
     let _ = std::fs::remove_file(api_socket);
     tracing::info!("ternd stopped");
     Ok(())
+}
+
+/// Where the API is served and what it serves resources from.
+struct ApiOptions<'a> {
+    socket: &'a Path,
+    /// `--datastore`: a directory or `kubernetes`.
+    datastore: &'a str,
+    /// `--metrics-address`.
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// SIGTERM and SIGINT handlers, installed once at start-up.

@@ -179,7 +179,9 @@ fn warning_threshold_and_restart_timer() {
         Ok((notifications() >= 1).then_some(()))
     });
     let first = std::time::Instant::now();
-    // The restart timer brings the session back, and the limit closes it again.
+    // The restart timer brings the session back, and the limit closes it again. (tern
+    // connects again exactly when the timer ends; GoBGP closes connections for a few more
+    // seconds after a Cease, so the second Cease comes ~5.7 s after the first.)
     lab.wait(
         "tern to restart the session and close it again",
         CONVERGE,
