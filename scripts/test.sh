@@ -27,18 +27,9 @@ step "system packages"
 packages=(bird2 frr gobgpd exabgp nftables iproute2 iputils-ping tcpdump tshark
           containernetworking-plugins procps psmisc build-essential pkg-config
           qemu-system-x86 busybox-static cpio kmod xz-utils)
-missing=()
-for p in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "installing: ${missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-else
-    echo "all present"
-fi
+# shellcheck source=scripts/packages.sh
+. scripts/packages.sh
+install_packages "${packages[@]}"
 
 step "rust toolchain"
 if ! command -v cargo >/dev/null; then

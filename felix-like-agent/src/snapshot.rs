@@ -52,9 +52,11 @@ impl Snapshot {
         snapshot
     }
 
-    /// Adds or replaces an object; returns whether an object with that kind and key was
-    /// already present.
+    /// Adds or replaces an object ([`Object::normalized`] first, so every datastore gives
+    /// the same snapshot for the same objects); returns whether an object with that kind and
+    /// key was already present.
     pub fn insert(&mut self, object: Object) -> bool {
+        let object = object.normalized();
         let key = object.key();
         match object {
             Object::Node(o) => self.nodes.insert(key, o).is_some(),

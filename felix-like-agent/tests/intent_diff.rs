@@ -88,10 +88,10 @@ fn a_new_password_resets_only_that_peer() {
     let mut after = before.clone();
     let secret = after.secrets.values_mut().next().unwrap();
     secret
-        .string_data
+        .data
         .as_mut()
         .unwrap()
-        .insert("tor-r1".into(), "n3w".into());
+        .insert("tor-r1".into(), k8s_openapi::ByteString(b"n3w".to_vec()));
     let node_1 = diff(&before, &after, "node-1");
     let reset: Vec<IpAddr> = node_1.peers_reset.iter().map(|p| p.address).collect();
     assert_eq!(reset, [ip("198.18.0.254")]);

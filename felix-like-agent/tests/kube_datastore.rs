@@ -13,6 +13,7 @@ use http::{Request, Response};
 use k8s_openapi::ByteString;
 use kube::Client;
 use kube::client::Body;
+use serde::Deserialize;
 use serde_json::{Value, json};
 use tern_agent::calc::calculate;
 use tern_agent::datastore::{KubeOptions, watch_kubernetes};
@@ -47,46 +48,66 @@ fn list(kind: Kind, items: Vec<Value>, resource_version: &str) -> Value {
     })
 }
 
-/// The contract objects as the API server returns them (Secrets carry `data`, not
-/// `stringData`).
+/// The contract files as the API server would return them: each YAML document as JSON, with
+/// the bookkeeping the server adds (`uid`, `resourceVersion`, `creationTimestamp`,
+/// `generation`, `managedFields`) and Secrets' `stringData` stored as base64 `data`. Built
+/// from the raw YAML, independently of the file datastore.
 fn recorded_lists() -> BTreeMap<String, VecDeque<Value>> {
-    let mut snapshot = common::contract_snapshot();
-    for secret in snapshot.secrets.values_mut() {
-        let string_data = secret.string_data.take().unwrap_or_default();
-        secret.data = Some(
-            string_data
-                .into_iter()
-                .map(|(key, value)| (key, ByteString(value.into_bytes())))
-                .collect(),
-        );
+    let mut items: BTreeMap<Kind, Vec<Value>> = BTreeMap::new();
+    let mut files: Vec<_> = std::fs::read_dir(common::examples_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut serial = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for document in serde_yaml_ng::Deserializer::from_str(&text) {
+            let mut value = Value::deserialize(document).unwrap();
+            if value.is_null() {
+                continue;
+            }
+            let kind = Kind::from_type(
+                value["apiVersion"].as_str().unwrap(),
+                value["kind"].as_str().unwrap(),
+            )
+            .unwrap();
+            serial += 1;
+            let api_version = value["apiVersion"].clone();
+            let metadata = &mut value["metadata"];
+            metadata["uid"] = json!(format!("00000000-0000-4000-8000-{serial:012}"));
+            metadata["resourceVersion"] = json!((1000 + serial).to_string());
+            metadata["generation"] = json!(1);
+            metadata["creationTimestamp"] = json!("2026-11-21T09:00:00Z");
+            metadata["managedFields"] = json!([{
+                "manager": "kubectl-client-side-apply",
+                "operation": "Update",
+                "apiVersion": api_version,
+                "time": "2026-11-21T09:00:00Z",
+            }]);
+            if let Some(string_data) = value.as_object_mut().unwrap().remove("stringData") {
+                let data: serde_json::Map<String, Value> = string_data
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(key, text)| {
+                        let bytes = ByteString(text.as_str().unwrap().as_bytes().to_vec());
+                        (key.clone(), serde_json::to_value(bytes).unwrap())
+                    })
+                    .collect();
+                value["data"] = Value::Object(data);
+            }
+            items.entry(kind).or_default().push(value);
+        }
     }
-    let values = |kind: Kind| -> Vec<Value> {
-        fn all<T: serde::Serialize>(objects: &BTreeMap<ObjectKey, T>) -> Vec<Value> {
-            objects
-                .values()
-                .map(|o| serde_json::to_value(o).unwrap())
-                .collect()
-        }
-        match kind {
-            Kind::Node => all(&snapshot.nodes),
-            Kind::Service => all(&snapshot.services),
-            Kind::Namespace => all(&snapshot.namespaces),
-            Kind::Pod => all(&snapshot.pods),
-            Kind::Secret => all(&snapshot.secrets),
-            Kind::EndpointSlice => all(&snapshot.endpoint_slices),
-            Kind::NetworkPolicy => all(&snapshot.network_policies),
-            Kind::BgpConfiguration => all(&snapshot.bgp_configurations),
-            Kind::BgpPeer => all(&snapshot.bgp_peers),
-            Kind::IpPool => all(&snapshot.ip_pools),
-            Kind::BgpFilter => all(&snapshot.bgp_filters),
-        }
-    };
     Kind::ALL
         .into_iter()
         .map(|kind| {
+            let values = items.remove(&kind).unwrap_or_default();
             (
                 collection(kind),
-                VecDeque::from([list(kind, values(kind), "100")]),
+                VecDeque::from([list(kind, values, "2000")]),
             )
         })
         .collect()
@@ -160,7 +181,7 @@ async fn wait_for(
 }
 
 #[tokio::test]
-async fn initial_sync_gives_the_same_intent_as_the_file_datastore() {
+async fn contract_loads_into_the_same_snapshot_as_from_files() {
     let requests = Arc::new(Mutex::new(Vec::new()));
     let client = FakeApiServer {
         lists: recorded_lists(),
@@ -175,7 +196,9 @@ async fn initial_sync_gives_the_same_intent_as_the_file_datastore() {
         .unwrap();
     let snapshot = wait_for(&mut snapshots, "secret listed", |s| !s.secrets.is_empty()).await;
 
+    // Acceptance: the contract files give the same snapshot through either datastore.
     let from_files = common::contract_snapshot();
+    assert_eq!(*snapshot, from_files);
     for node in ["node-1", "node-2", "rr-1"] {
         let expected = calculate(&from_files, node).unwrap();
         let actual = calculate(&snapshot, node).unwrap();

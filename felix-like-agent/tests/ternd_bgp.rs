@@ -9,10 +9,8 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hyper_util::rt::TokioIo;
 use interop_tests::peers::{self, Neighbor, PeerConfig, PeerKind};
 use tern_proto::pb;
-use tonic::transport::{Endpoint, Uri};
 
 const TERND_ADDRESS: &str = "198.18.0.11";
 const BIRD_ADDRESS: &str = "198.18.0.254";
@@ -41,31 +39,9 @@ fn manifests(load_balancer_range: bool) -> String {
 
 const SERVICE: &str = "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\n  namespace: shop\nspec:\n  type: LoadBalancer\n  clusterIP: 198.19.240.20\n  externalTrafficPolicy: Cluster\nstatus:\n  loadBalancer:\n    ingress:\n      - ip: 198.51.100.20\n";
 
-/// Node status over the API socket with tern-proto's generated client.
+/// Node status over the API socket (tern-proto's generated client).
 fn node_status(socket: &Path) -> Result<pb::NodeStatus, String> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let path = socket.to_path_buf();
-    runtime.block_on(async move {
-        let channel = Endpoint::from_static("http://ternd.invalid")
-            .connect_with_connector(tower::service_fn(move |_: Uri| {
-                let path = path.clone();
-                async move {
-                    let stream = tokio::net::UnixStream::connect(path).await?;
-                    Ok::<_, std::io::Error>(TokioIo::new(stream))
-                }
-            }))
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut client = pb::node_client::NodeClient::new(channel);
-        client
-            .get_status(pb::GetStatusRequest::default())
-            .await
-            .map(|response| response.into_inner())
-            .map_err(|e| e.to_string())
-    })
+    interop_tests::lab::api::node_status(socket).map_err(|e| e.to_string())
 }
 
 #[test]

@@ -14,6 +14,7 @@
 pub mod cleanup;
 pub mod command;
 pub mod error;
+pub mod lab;
 pub mod link;
 pub mod logs;
 pub mod naming;

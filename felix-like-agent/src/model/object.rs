@@ -204,6 +204,47 @@ impl Object {
         }
     }
 
+    /// The object's metadata, mutable.
+    pub fn metadata_mut(&mut self) -> &mut ObjectMeta {
+        match self {
+            Object::Node(o) => &mut o.metadata,
+            Object::Service(o) => &mut o.metadata,
+            Object::Namespace(o) => &mut o.metadata,
+            Object::Pod(o) => &mut o.metadata,
+            Object::Secret(o) => &mut o.metadata,
+            Object::EndpointSlice(o) => &mut o.metadata,
+            Object::NetworkPolicy(o) => &mut o.metadata,
+            Object::BgpConfiguration(o) => &mut o.metadata,
+            Object::BgpPeer(o) => &mut o.metadata,
+            Object::IpPool(o) => &mut o.metadata,
+            Object::BgpFilter(o) => &mut o.metadata,
+        }
+    }
+
+    /// The object as tern keeps it, whichever datastore it came from: without the
+    /// bookkeeping the API server adds (`uid`, `resourceVersion`, `generation`,
+    /// `creationTimestamp`, `managedFields`, `selfLink`), and with a Secret's write-only
+    /// `stringData` merged into `data` the way the API server stores it (a `stringData` key
+    /// wins over the same `data` key).
+    pub fn normalized(mut self) -> Self {
+        let metadata = self.metadata_mut();
+        metadata.uid = None;
+        metadata.resource_version = None;
+        metadata.generation = None;
+        metadata.creation_timestamp = None;
+        metadata.managed_fields = None;
+        metadata.self_link = None;
+        if let Object::Secret(secret) = &mut self
+            && let Some(string_data) = secret.string_data.take()
+        {
+            let data = secret.data.get_or_insert_with(Default::default);
+            for (key, value) in string_data {
+                data.insert(key, k8s_openapi::ByteString(value.into_bytes()));
+            }
+        }
+        self
+    }
+
     /// The object's key. Namespaced objects without a namespace are in `default`, as
     /// `kubectl apply` would place them; cluster-scoped objects ignore any namespace.
     pub fn key(&self) -> ObjectKey {
@@ -243,3 +284,40 @@ object_from!(
     IpPool(IpPool),
     BgpFilter(BgpFilter),
 );
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use k8s_openapi::ByteString;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+    use super::*;
+
+    #[test]
+    fn normalized_drops_server_bookkeeping_and_folds_string_data() {
+        let mut secret = Secret::default();
+        secret.metadata.name = Some("bgp-secrets".into());
+        secret.metadata.uid = Some("uid-1".into());
+        secret.metadata.resource_version = Some("42".into());
+        secret.metadata.generation = Some(3);
+        secret.metadata.creation_timestamp = Some(Time(Default::default()));
+        secret.data = Some(BTreeMap::from([
+            ("a".to_string(), ByteString(b"old".to_vec())),
+            ("b".to_string(), ByteString(b"kept".to_vec())),
+        ]));
+        secret.string_data = Some(BTreeMap::from([("a".to_string(), "new".to_string())]));
+        let Object::Secret(secret) = Object::from(secret).normalized() else {
+            panic!("kind changed");
+        };
+        assert_eq!(secret.metadata.name.as_deref(), Some("bgp-secrets"));
+        assert_eq!(secret.metadata.uid, None);
+        assert_eq!(secret.metadata.resource_version, None);
+        assert_eq!(secret.metadata.generation, None);
+        assert_eq!(secret.metadata.creation_timestamp, None);
+        assert_eq!(secret.string_data, None);
+        let data = secret.data.unwrap();
+        assert_eq!(data["a"].0, b"new");
+        assert_eq!(data["b"].0, b"kept");
+    }
+}

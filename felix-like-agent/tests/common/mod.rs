@@ -129,3 +129,15 @@ pub fn spawn_ternd(
         .unwrap();
     (ternd, datastore, socket)
 }
+
+/// Options for the lab (interop_tests::lab) running this build's ternd on the contract
+/// examples plus the lab-only manifests.
+pub fn lab_options(pods: bool) -> interop_tests::lab::LabOptions {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut options = interop_tests::lab::LabOptions::new(
+        env!("CARGO_BIN_EXE_ternd"),
+        vec![examples_dir(), repo.join("interop-tests/lab/manifests")],
+    );
+    options.pods = pods;
+    options
+}
