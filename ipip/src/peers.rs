@@ -51,6 +51,14 @@ impl PeerTable {
         PeerTable { entries, remotes }
     }
 
+    /// Also accepts decapsulated packets from `sources`: every node of the cluster may
+    /// tunnel to us, including nodes we reach without encapsulation (CrossSubnet is decided
+    /// by each sender on its own), as the kernel's `tunl0` accepts any sender.
+    pub fn with_known_remotes(mut self, sources: impl IntoIterator<Item = Ipv4Addr>) -> PeerTable {
+        self.remotes.extend(sources);
+        self
+    }
+
     /// The remote node for an inner destination (longest matching prefix).
     pub fn lookup(&self, destination: Ipv4Addr) -> Option<Ipv4Addr> {
         self.entries
@@ -127,5 +135,15 @@ mod tests {
         );
         assert!(table.is_known_remote(Ipv4Addr::new(198, 18, 0, 4)));
         assert!(!table.is_known_remote(Ipv4Addr::new(198, 18, 0, 2)));
+    }
+
+    #[test]
+    fn known_remotes_are_accepted_without_a_route_to_them() {
+        let table = PeerTable::new([peer("198.19.2.0/24", [198, 18, 1, 12])])
+            .with_known_remotes([Ipv4Addr::new(198, 18, 0, 21)]);
+        assert!(table.is_known_remote(Ipv4Addr::new(198, 18, 0, 21)));
+        assert!(table.is_known_remote(Ipv4Addr::new(198, 18, 1, 12)));
+        assert!(!table.is_known_remote(Ipv4Addr::new(198, 18, 0, 99)));
+        assert_eq!(table.lookup(Ipv4Addr::new(198, 19, 9, 1)), None);
     }
 }

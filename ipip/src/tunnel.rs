@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 use crate::error::{Error, Result};
 use crate::kernel::{self, KernelConfig, KernelTunnel};
 use crate::netlink;
-use crate::peers::Peer;
+use crate::peers::{Peer, PeerTable};
 use crate::userspace::{UserspaceConfig, UserspaceTunnel};
 use crate::wire::TunnelParams;
 
@@ -135,6 +135,13 @@ impl Tunnel {
     pub fn set_peers(&self, peers: impl IntoIterator<Item = Peer>) {
         if let Tunnel::Userspace(tunnel) = self {
             tunnel.set_peers(peers);
+        }
+    }
+
+    /// Replaces the userspace peer table with `table`; a no-op for the kernel device.
+    pub fn set_peer_table(&self, table: PeerTable) {
+        if let Tunnel::Userspace(tunnel) = self {
+            tunnel.set_peer_table(table);
         }
     }
 

@@ -122,7 +122,12 @@ impl EncapDataplane {
         }
         let mut peers: Vec<Peer> = super::ipip::peers(&topology.pod_routes());
         peers.extend(ipip::netlink::peers_from_routes(&self.handle, tunnel.index()).await?);
-        tunnel.set_peers(peers);
+        // Every other node may tunnel to us (each sender decides CrossSubnet for itself).
+        let senders = topology
+            .remotes
+            .iter()
+            .flat_map(|remote| remote.addresses.iter().copied());
+        tunnel.set_peer_table(ipip::PeerTable::new(peers).with_known_remotes(senders));
         Ok(())
     }
 

@@ -227,6 +227,14 @@ fn topology_from_objects() {
         topology.local_vtep().map(|vtep| vtep.address),
         Some(Ipv4Addr::new(198, 19, 1, 1))
     );
+    for remote in &topology.remotes {
+        assert_eq!(
+            remote.addresses.first(),
+            Some(&remote.underlay),
+            "{}: the underlay address is a tunnel sender",
+            remote.name
+        );
+    }
 }
 
 #[test]

@@ -21,6 +21,9 @@ pub struct RemoteNode {
     pub underlay: Ipv4Addr,
     /// IPv4 pod CIDRs.
     pub pod_cidrs: Vec<Ipv4Network>,
+    /// Every IPv4 address the node is known by (the underlay address and the node's
+    /// InternalIP/ExternalIP addresses): the outer sources its tunnelled packets may carry.
+    pub addresses: Vec<Ipv4Addr>,
 }
 
 /// Everything the encapsulation decision and the device managers need.
@@ -80,10 +83,19 @@ impl EncapTopology {
                     .vteps
                     .insert(underlay, Vtep::new(underlay, address));
             }
+            let mut addresses = vec![underlay];
+            addresses.extend(
+                node.status
+                    .iter()
+                    .flat_map(|status| status.addresses.iter().flatten())
+                    .filter_map(|address| address.address.parse::<Ipv4Addr>().ok())
+                    .filter(|address| *address != underlay),
+            );
             topology.remotes.push(RemoteNode {
                 name,
                 underlay,
                 pod_cidrs,
+                addresses,
             });
         }
         topology

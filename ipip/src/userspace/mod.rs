@@ -231,7 +231,12 @@ impl UserspaceTunnel {
 
     /// Replaces the peer table (level-triggered: the whole desired set).
     pub fn set_peers(&self, peers: impl IntoIterator<Item = Peer>) {
-        let table = PeerTable::new(peers);
+        self.set_peer_table(PeerTable::new(peers));
+    }
+
+    /// Replaces the peer table with `table` (which may accept more senders than it has
+    /// routes to: [`PeerTable::with_known_remotes`]).
+    pub fn set_peer_table(&self, table: PeerTable) {
         tracing::debug!(peers = table.len(), "userspace IPIP peers replaced");
         match self.shared.peers.write() {
             Ok(mut current) => *current = table,
