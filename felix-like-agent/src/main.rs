@@ -51,7 +51,7 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
-    /// Install the routes BGP selected into the kernel's main table (protocol 196, `tern`),
+    /// Install the routes BGP selected into the kernel's main table (protocol 201),
     /// with a blackhole per local pod CIDR, and keep them true. Needs CAP_NET_ADMIN.
     #[arg(long, env = "TERN_PROGRAM_ROUTES")]
     program_routes: bool,
