@@ -2,7 +2,7 @@
 //! and advertises, and keeps that true as objects change. Runs in the foreground and logs to
 //! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
 //! cleanly on SIGTERM (kernel routes stay for the graceful-restart window). With
-//! `--program-routes` it also installs the selected routes into the kernel.
+//! `--dataplane` it also installs the selected routes into the kernel.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,10 +14,7 @@ use tern_agent::api::AgentApi;
 use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
-use tern_agent::dataplane::programmer::ProgrammerInputs;
-use tern_agent::dataplane::{
-    LocalRoutes, PlainNextHop, ProgrammerConfig, RouteProgrammer, WithLocalRoutes,
-};
+use tern_agent::dataplane::{Dataplane, PlainNextHop, ProgrammerConfig, without_dataplane};
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{
     FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
@@ -51,10 +48,11 @@ struct Args {
     /// MTU of pod interfaces in the CNI conflist.
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
-    /// Install the routes BGP selected into the kernel's main table (protocol 201),
-    /// with a blackhole per local pod CIDR, and keep them true. Needs CAP_NET_ADMIN.
-    #[arg(long, env = "TERN_PROGRAM_ROUTES")]
-    program_routes: bool,
+    /// Program the kernel: install the routes BGP selected into the main table (protocol
+    /// 201), a blackhole per local pod CIDR, and keep them true. Needs CAP_NET_ADMIN; off by
+    /// default so a ternd outside a network namespace never touches the host.
+    #[arg(long, env = "TERN_DATAPLANE")]
+    dataplane: bool,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
     #[arg(
         long,
@@ -162,7 +160,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             snapshots,
             signals,
             &args.api_socket,
-            args.program_routes,
+            args.dataplane,
         )
         .await
     })
@@ -227,36 +225,17 @@ async fn serve(
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
     api_socket: &Path,
-    program_routes: bool,
+    dataplane: bool,
 ) -> anyhow::Result<()> {
-    // Before the speaker: whether the kernel kept our routes decides whether the speaker
-    // starts as a restarting one.
-    let programmer = if program_routes {
-        let programmer = RouteProgrammer::open(ProgrammerConfig::default())
-            .await
-            .context("cannot program kernel routes (rtnetlink needs CAP_NET_ADMIN)")?;
-        Some(programmer)
+    let applier = SpeakerApplier::new();
+    let (mut applier, dataplane) = if dataplane {
+        let (applier, dataplane) =
+            Dataplane::start(applier, Arc::new(PlainNextHop), ProgrammerConfig::default())
+                .await
+                .context("cannot program kernel routes (rtnetlink needs CAP_NET_ADMIN)")?;
+        (applier, Some(dataplane))
     } else {
-        None
-    };
-    let applier = SpeakerApplier::new()
-        .with_forwarding_preserved(programmer.as_ref().is_some_and(|p| p.preserved() > 0));
-    let (local_routes, local_routes_receiver) = watch::channel(LocalRoutes::default());
-    let (stop_programmer, programmer_stopped) = tokio::sync::oneshot::channel::<()>();
-    let programmer_task = programmer.map(|programmer| {
-        let inputs = ProgrammerInputs {
-            speaker: applier.subscribe(),
-            selection_deferred: applier.selection_deferred(),
-            local: local_routes_receiver,
-            via: Arc::new(PlainNextHop),
-        };
-        tokio::spawn(programmer.run(inputs, async move {
-            let _ = programmer_stopped.await;
-        }))
-    });
-    let mut applier = WithLocalRoutes {
-        inner: applier,
-        local: local_routes,
+        (without_dataplane(applier), None)
     };
     let api = Arc::new(AgentApi::new(
         options.node_name.clone(),
@@ -275,9 +254,8 @@ async fn serve(
     };
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
     applier.inner.shutdown().await;
-    let _ = stop_programmer.send(());
-    if let Some(task) = programmer_task {
-        let _ = task.await;
+    if let Some(dataplane) = dataplane {
+        dataplane.stop().await;
     }
     let _ = stop_api.send(());
     match api_task.await {

@@ -72,7 +72,7 @@ impl Node {
             self.datastore.as_os_str(),
             "--api-socket".as_ref(),
             socket.as_os_str(),
-            "--program-routes".as_ref(),
+            "--dataplane".as_ref(),
         ];
         let process = spawn_in(
             &self.host,
