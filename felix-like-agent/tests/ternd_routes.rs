@@ -143,6 +143,22 @@ fn via<'a>(gateways_wanted: &'a [&'a str]) -> impl Fn(&Value) -> bool + 'a {
     move |route| is_tern(route) && gateways(route) == gateways_wanted
 }
 
+/// Starts both nodes' ternd and waits until each has installed the other's pod CIDR.
+fn start_and_learn(n1: &mut Node, n2: &mut Node) {
+    n1.start();
+    n2.start();
+    n1.wait_route(
+        "n2's pod CIDR on n1",
+        via(&["198.18.0.12"]),
+        "198.19.2.0/24",
+    );
+    n2.wait_route(
+        "n1's pod CIDR on n2",
+        via(&["198.18.0.11"]),
+        "198.19.1.0/24",
+    );
+}
+
 #[test]
 fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     let switch = Switch::new("rt-sw").unwrap();
@@ -176,20 +192,8 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
             .route(Route::new("192.0.2.0/24".parse().unwrap()));
         routers.push(peers::start(PeerKind::Bird, &host, config).unwrap());
     }
-    n1.start();
-    n2.start();
-
     // Each node: the other's pod CIDR, a blackhole for its own, ECMP over both routers.
-    n1.wait_route(
-        "n2's pod CIDR on n1",
-        via(&["198.18.0.12"]),
-        "198.19.2.0/24",
-    );
-    n2.wait_route(
-        "n1's pod CIDR on n2",
-        via(&["198.18.0.11"]),
-        "198.19.1.0/24",
-    );
+    start_and_learn(&mut n1, &mut n2);
     for node in [&n1, &n2] {
         let own = if node.name == "n1" {
             "198.19.1.0/24"
@@ -314,18 +318,7 @@ fn ternd_restart_loses_no_packets() {
     .unwrap();
     let (pod1, _link1) = attach_pod(&n1.host, "198.19.1.10", "198.19.1.1");
     let (_pod2, _link2) = attach_pod(&n2.host, "198.19.2.10", "198.19.2.1");
-    n1.start();
-    n2.start();
-    n1.wait_route(
-        "n2's pod CIDR on n1",
-        via(&["198.18.0.12"]),
-        "198.19.2.0/24",
-    );
-    n2.wait_route(
-        "n1's pod CIDR on n2",
-        via(&["198.18.0.11"]),
-        "198.19.1.0/24",
-    );
+    start_and_learn(&mut n1, &mut n2);
     wait_until("pod to pod", WAIT, || {
         pod1.ping(ip("198.19.2.10")).map(Some)
     })

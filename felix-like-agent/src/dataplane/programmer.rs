@@ -229,6 +229,31 @@ struct Loop {
     failing: HashSet<IpNetwork>,
 }
 
+/// Updates the last known table with a change someone else made, so the next pass repairs
+/// it without a dump. What one notification cannot tell (an IPv6 route merged into a
+/// multipath one, an appended duplicate) the periodic resync's dump corrects.
+fn note_foreign_change(actual: &mut ActualTable, route: KernelRoute, deleted: bool) {
+    let destination = route.route.destination;
+    let at_our_metric = route.metric == codec::default_metric(&destination);
+    match (route.is_tern(), deleted) {
+        (true, true) => {
+            actual.tern.remove(&destination);
+        }
+        (true, false) => {
+            actual.tern.insert(destination, route);
+        }
+        (false, true) if at_our_metric => {
+            actual.foreign.remove(&destination);
+        }
+        (false, false) if at_our_metric => {
+            // Same destination and metric: it replaced ours.
+            actual.foreign.insert(destination, route.protocol);
+            actual.tern.remove(&destination);
+        }
+        (false, _) => {}
+    }
+}
+
 async fn next_change(
     routes: &mut Option<broadcast::Receiver<bgp::RouteChange>>,
 ) -> Result<bgp::RouteChange, broadcast::error::RecvError> {
@@ -374,16 +399,13 @@ impl Loop {
                 self.dump = true;
             }
             Some(KernelEvent::Route { port, .. }) if port == self.programmer.port => return,
-            Some(KernelEvent::Route {
-                destination,
-                protocol,
-                ..
-            }) => {
-                if protocol != RTPROT_TERN && !self.desired.contains_key(&destination) {
+            Some(KernelEvent::Route { route, deleted, .. }) => {
+                let destination = route.route.destination;
+                if !route.is_tern() && !self.desired.contains_key(&destination) {
                     return;
                 }
-                tracing::debug!(%destination, protocol, "route changed by someone else");
-                self.dump = true;
+                tracing::debug!(%destination, protocol = route.protocol, deleted, "route changed by someone else");
+                note_foreign_change(&mut self.programmer.actual, route, deleted);
             }
             Some(KernelEvent::Link) => {
                 self.fetch_links = true;
@@ -509,3 +531,7 @@ impl Loop {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "programmer_tests.rs"]
+mod tests;
