@@ -237,11 +237,14 @@ async fn serve(
     } else {
         (without_dataplane(applier), None)
     };
-    let api = Arc::new(AgentApi::new(
-        options.node_name.clone(),
-        applier.inner.subscribe(),
-        applier.inner.peer_configs(),
-    ));
+    let api = Arc::new(
+        AgentApi::new(
+            options.node_name.clone(),
+            applier.inner.subscribe(),
+            applier.inner.peer_configs(),
+        )
+        .with_dataplane(dataplane.as_ref().map(Dataplane::handle)),
+    );
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();

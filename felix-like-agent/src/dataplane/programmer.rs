@@ -23,7 +23,7 @@ use super::desired::{DesiredInputs, LocalRoutes, RouteVia, change_next_hops, loc
 use super::diff::{ActualTable, RouteOp, plan};
 use super::events::{KernelEvent, KernelEvents};
 use super::kernel::{self, KernelError, RouteSocket};
-use super::route::{DesiredRoute, KernelRoute};
+use super::route::{DesiredRoute, Device, KernelRoute, RouteKind};
 use super::{RTPROT_TERN, codec};
 
 /// Timing of the programmer.
@@ -54,13 +54,31 @@ impl Default for ProgrammerConfig {
 pub struct InstalledRoutes(Arc<Mutex<Arc<Vec<DesiredRoute>>>>);
 
 impl InstalledRoutes {
-    /// tern's routes in the main table, by destination.
+    /// tern's routes in the main table, by destination (devices by name where known).
     pub fn installed_routes(&self) -> Arc<Vec<DesiredRoute>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn publish(&self, table: &HashMap<IpNetwork, KernelRoute>) {
-        let mut routes: Vec<DesiredRoute> = table.values().map(|r| r.route.clone()).collect();
+    /// Publishes `table`, naming devices where `links` knows them.
+    fn publish(&self, table: &HashMap<IpNetwork, KernelRoute>, links: &HashMap<String, u32>) {
+        let names: HashMap<u32, &String> =
+            links.iter().map(|(name, index)| (*index, name)).collect();
+        let mut routes: Vec<DesiredRoute> = table
+            .values()
+            .map(|kernel| {
+                let mut route = kernel.route.clone();
+                if let RouteKind::Unicast(hops) = &mut route.kind {
+                    for hop in hops {
+                        if let Some(Device::Index(index)) = hop.device
+                            && let Some(name) = names.get(&index)
+                        {
+                            hop.device = Some(Device::Name((*name).clone()));
+                        }
+                    }
+                }
+                route
+            })
+            .collect();
         routes.sort_by_key(|route| route.destination);
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(routes);
     }
@@ -128,7 +146,7 @@ impl RouteProgrammer {
         let port = socket.lock().unwrap_or_else(|p| p.into_inner()).port();
         let actual = with_socket(&socket, RouteSocket::dump_main).await?;
         let installed = InstalledRoutes::default();
-        installed.publish(&actual.tern);
+        installed.publish(&actual.tern, &HashMap::new());
         Ok(RouteProgrammer {
             config,
             socket,
@@ -465,7 +483,7 @@ impl Loop {
             self.programmer.actual = with_socket(socket, RouteSocket::dump_main).await?;
             self.programmer
                 .installed
-                .publish(&self.programmer.actual.tern);
+                .publish(&self.programmer.actual.tern, &self.links);
         }
         let plan = plan(&self.desired, &self.programmer.actual, self.pruning);
         for destination in &plan.conflicts {
@@ -527,7 +545,7 @@ impl Loop {
         );
         self.programmer
             .installed
-            .publish(&self.programmer.actual.tern);
+            .publish(&self.programmer.actual.tern, &self.links);
         Ok(())
     }
 }
