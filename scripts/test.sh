@@ -56,8 +56,10 @@ cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 step "cargo test (unit, property, integration)"
 mkdir -p target
-# pipefail makes a failing cargo test fail this pipeline (and the script).
-cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log
+# pipefail makes a failing cargo test fail this pipeline; the script still fuzzes and prints
+# the counts, then exits non-zero.
+test_status=0
+cargo test --workspace --no-fail-fast 2>&1 | tee target/test-output.log || test_status=$?
 passed=$(awk '/^test result:/ {s += $4} END {print s + 0}' target/test-output.log)
 failed=$(awk '/^test result:/ {s += $6} END {print s + 0}' target/test-output.log)
 
@@ -66,7 +68,14 @@ if ! command -v cargo-fuzz >/dev/null; then
     echo "installing cargo-fuzz"
     cargo install --quiet --locked cargo-fuzz
 fi
-bash bgp/fuzz/run-all.sh "$fuzz_seconds"
+fuzz_status=0
+bash bgp/fuzz/run-all.sh "$fuzz_seconds" || fuzz_status=$?
 
 step "done"
 echo "tests: ${passed} passed, ${failed} failed"
+if [ "$test_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ]; then
+    echo "FAILED: cargo test exit ${test_status}, fuzzing exit ${fuzz_status}" >&2
+    grep -E '^test .* FAILED$|^    [a-z_:]+$' target/test-output.log | sort -u | head -40 >&2 || true
+    exit 1
+fi
+echo "elapsed: ${SECONDS}s"

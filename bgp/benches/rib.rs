@@ -74,7 +74,7 @@ fn bench(c: &mut Criterion) {
             let mut cache = ExportCache::new(&context);
             let announce: Vec<_> = rib
                 .best_paths()
-                .filter_map(|(prefix, path)| cache.export(&prefix, path).map(|e| (prefix, e)))
+                .filter_map(|(prefix, path)| cache.export(&prefix, &path).map(|e| (prefix, e)))
                 .collect();
             build_updates(announce, Vec::new(), &CodecContext::FOUR_OCTET_AS)
         })

@@ -27,6 +27,6 @@ pub use fsm::State;
 pub use rib::{DecidingStep, Path, PeerType, Route, RouteSource};
 #[cfg(feature = "speaker")]
 pub use speaker::{
-    Families, GracefulRestartConfig, MaxPrefix, MessageCounters, MessageCounts, PeerConfig,
-    PeerStatus, RouteChange, Speaker, SpeakerConfig, SpeakerError,
+    AdvertisedRoute, Families, GracefulRestartConfig, MaxPrefix, MessageCounters, MessageCounts,
+    PeerConfig, PeerStatus, ReceivedRoute, RouteChange, Speaker, SpeakerConfig, SpeakerError,
 };

@@ -1,4 +1,5 @@
-//! `ternctl get routes`: the Loc-RIB (or a peer's Adj-RIB-In) with every path and the best one.
+//! `ternctl get routes`: the Loc-RIB (or a peer's Adj-RIB-In / Adj-RIB-Out) with every path
+//! and the best one.
 //!
 //! JSON/YAML: `{"routes":[{"prefix","nextHops":[…],"bestPath":{…}|null,"sourcePeer",
 //! "paths":[{…,"best":true|false}]}]}`. `nextHops` are the best path's next hops (`[]` for
@@ -39,6 +40,9 @@ pub struct PathView {
     pub med: Option<u32>,
     pub local_pref: Option<u32>,
     pub communities: Vec<String>,
+    /// Adj-RIB-In only: the import filters rejected it.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub rejected: bool,
 }
 
 fn non_empty(text: &str) -> Option<String> {
@@ -58,6 +62,7 @@ impl From<&pb::RoutePath> for PathView {
             med: path.med,
             local_pref: path.local_pref,
             communities: path.communities.clone(),
+            rejected: path.rejected,
         }
     }
 }
@@ -88,7 +93,8 @@ fn optional(value: Option<u32>) -> String {
     value.map(|v| v.to_string()).unwrap_or_default()
 }
 
-/// gobgp `global rib` style: `*>` marks the best path, `*` the others.
+/// gobgp `global rib` style: `*>` marks the best path, `*` the others, `x` a route the
+/// import filters rejected (Adj-RIB-In); REASON is the decision step that chose the best.
 pub fn render_routes(destinations: &[pb::Destination], wide: bool) -> String {
     if destinations.is_empty() {
         return "No routes found.\n".to_string();
@@ -102,9 +108,10 @@ pub fn render_routes(destinations: &[pb::Destination], wide: bool) -> String {
         "ORIGIN",
         "LOCAL PREF",
         "MED",
+        "REASON",
     ];
     if wide {
-        headers.extend(["REASON", "COMMUNITIES"]);
+        headers.push("COMMUNITIES");
     }
     let mut table = plain_table(&headers);
     for destination in destinations {
@@ -115,7 +122,12 @@ pub fn render_routes(destinations: &[pb::Destination], wide: bool) -> String {
                 format!("{} ({})", path.source_peer, path.source_type)
             };
             let mut row = vec![
-                if path.best { "*>" } else { "*" }.to_string(),
+                match (path.best, path.rejected) {
+                    (true, _) => "*>",
+                    (false, true) => "x",
+                    (false, false) => "*",
+                }
+                .to_string(),
                 destination.prefix.clone(),
                 if path.next_hop.is_empty() {
                     "self".to_string()
@@ -127,9 +139,10 @@ pub fn render_routes(destinations: &[pb::Destination], wide: bool) -> String {
                 path.origin.clone(),
                 optional(path.local_pref),
                 optional(path.med),
+                path.best_reason.clone(),
             ];
             if wide {
-                row.extend([path.best_reason.clone(), path.communities.join(" ")]);
+                row.push(path.communities.join(" "));
             }
             table.add_row(row);
         }
@@ -203,7 +216,8 @@ mod tests {
         assert!(lines[0].contains("PREFIX") && lines[0].contains("NEXT HOP"));
         assert!(lines[1].starts_with("*>") && lines[1].contains("127.0.0.11 (eBGP)"));
         assert!(lines[2].starts_with("* ") && lines[2].contains("127.0.0.12"));
-        assert!(!text.contains("REASON"));
-        assert!(render_routes(&[destination()], true).contains("as-path length"));
+        assert!(lines[0].contains("REASON") && lines[1].contains("as-path length"));
+        assert!(!text.contains("COMMUNITIES"));
+        assert!(render_routes(&[destination()], true).contains("COMMUNITIES"));
     }
 }

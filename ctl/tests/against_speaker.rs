@@ -194,7 +194,7 @@ async fn get_routes_shows_the_peers_routes_and_filters_them() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn peer_reset_restarts_the_session_and_refresh_says_it_is_unsupported() {
+async fn peer_reset_restarts_the_session_and_refresh_keeps_it() {
     let f = fixture().await;
     let mut changes = f.b.subscribe();
     let reset = ternctl(&f.socket, &["peer", "reset", "127.0.0.71"]).await;
@@ -208,12 +208,23 @@ async fn peer_reset_restarts_the_session_and_refresh_says_it_is_unsupported() {
     assert_eq!(change.best, None);
     wait_established(&f.b, A).await;
 
-    let refresh = ternctl(&f.socket, &["peer", "refresh", "127.0.0.71"]).await;
-    assert_eq!(refresh.status.code(), Some(1));
-    assert!(
-        stderr(&refresh).contains("does not support it"),
-        "{}",
-        stderr(&refresh)
+    let refresh = ternctl(&f.socket, &["peer", "refresh", "127.0.0.71", "--in"]).await;
+    assert!(refresh.status.success(), "{}", stderr(&refresh));
+    assert_eq!(stdout(&refresh), "peer 127.0.0.71 refreshed\n");
+    wait_for(
+        "A gets B's ROUTE-REFRESH",
+        Duration::from_secs(10),
+        || async {
+            let a_view = f.a.peer(IpAddr::V4(B)).await.unwrap().unwrap();
+            a_view.messages.received.route_refresh == 1
+        },
+    )
+    .await;
+    let b_view = f.b.peer(IpAddr::V4(A)).await.unwrap().unwrap();
+    assert_eq!(
+        b_view.state,
+        bgp::State::Established,
+        "soft: the session stays"
     );
     let unknown = ternctl(&f.socket, &["peer", "reset", "127.0.0.99"]).await;
     assert_eq!(unknown.status.code(), Some(1));

@@ -84,7 +84,9 @@ fn main() {
         std::process::exit(1);
     }
     ip(&["link", "set", "lo", "up"]);
-    ip(&["link", "add", "bench0", "type", "veth", "peer", "name", "bench1"]);
+    ip(&[
+        "link", "add", "bench0", "type", "veth", "peer", "name", "bench1",
+    ]);
     ip(&["link", "set", "bench1", "up"]);
     ip(&["addr", "add", "198.18.0.1/24", "dev", "bench0"]);
     ip(&["link", "set", "bench0", "up"]);

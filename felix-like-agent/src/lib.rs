@@ -10,5 +10,7 @@ pub mod crds;
 pub mod daemon;
 pub mod dataplane;
 pub mod datastore;
+pub mod encap;
 pub mod model;
+pub mod network_policy;
 pub mod snapshot;

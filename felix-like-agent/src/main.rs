@@ -2,7 +2,8 @@
 //! and advertises, and keeps that true as objects change. Runs in the foreground and logs to
 //! stderr; exits non-zero with a clear message on a bad flag or an unusable datastore; stops
 //! cleanly on SIGTERM (kernel routes stay for the graceful-restart window). With
-//! `--dataplane` it also installs the selected routes into the kernel.
+//! `--dataplane` it also installs the selected routes into the kernel, encapsulated as the
+//! IPPools say, and masquerades natOutgoing traffic.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -14,11 +15,14 @@ use tern_agent::api::AgentApi;
 use tern_agent::apply::SpeakerApplier;
 use tern_agent::calc::CalcOptions;
 use tern_agent::daemon::DaemonOptions;
-use tern_agent::dataplane::{Dataplane, PlainNextHop, ProgrammerConfig, without_dataplane};
+use tern_agent::dataplane::programmer::ProgrammerInputs;
+use tern_agent::dataplane::{LocalRoutes, ProgrammerConfig, RouteProgrammer, WithLocalRoutes};
 use tern_agent::datastore::watch::log_scan_report;
 use tern_agent::datastore::{
     FileDatastore, KubeOptions, WatchOptions, watch_directory, watch_kubernetes,
 };
+use tern_agent::encap::EncapRouteVia;
+use tern_agent::encap::dataplane::DataplaneOptions;
 use tern_agent::snapshot::Snapshot;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -41,6 +45,10 @@ struct Args {
     /// Where the API socket for ternctl is served.
     #[arg(long, env = "TERN_API_SOCKET", default_value = "/run/tern/ternd.sock")]
     api_socket: PathBuf,
+    /// Serve Prometheus metrics (`GET /metrics`) on this address, e.g. `0.0.0.0:9091`.
+    /// Off when unset.
+    #[arg(long, env = "TERN_METRICS_ADDRESS")]
+    metrics_address: Option<std::net::SocketAddr>,
     /// Write the CNI conflist (ptp + host-local over the node's pod CIDRs) into this
     /// directory, e.g. /etc/cni/net.d. Not written when unset.
     #[arg(long, env = "TERN_CNI_CONF_DIR")]
@@ -49,10 +57,16 @@ struct Args {
     #[arg(long, env = "TERN_CNI_MTU")]
     cni_mtu: Option<u32>,
     /// Program the kernel: install the routes BGP selected into the main table (protocol
-    /// 201), a blackhole per local pod CIDR, and keep them true. Needs CAP_NET_ADMIN; off by
-    /// default so a ternd outside a network namespace never touches the host.
+    /// `tern`) with a blackhole per local pod CIDR and keep them true, set up IPIP/VXLAN
+    /// devices and next hops and the natOutgoing table as the IPPools say, and enforce
+    /// NetworkPolicy for this node's pods in nftables (`table inet tern`). Off by default.
+    /// Needs CAP_NET_ADMIN and `nft`.
     #[arg(long, env = "TERN_DATAPLANE")]
     dataplane: bool,
+    /// IPIP implementation: `auto` (kernel when ipip.ko is there, else userspace, logged
+    /// loudly), `kernel` or `userspace`.
+    #[arg(long, env = "TERN_IPIP_MODE", default_value = "auto")]
+    ipip_mode: String,
     /// tern's namespace: where the Secrets that BGP passwords reference live.
     #[arg(
         long,
@@ -155,14 +169,30 @@ fn run(args: Args) -> anyhow::Result<()> {
             "ternd starting: {}",
             snapshots.borrow().summary()
         );
-        serve(
-            options,
-            snapshots,
-            signals,
-            &args.api_socket,
-            args.dataplane,
-        )
-        .await
+        let dataplane = match args.dataplane {
+            true => Some(DataplaneOptions {
+                ipip_mode: tern_agent::encap::ipip::parse_mode(&args.ipip_mode)
+                    .map_err(anyhow::Error::msg)
+                    .context("bad --ipip-mode")?,
+            }),
+            false => None,
+        };
+        let api = ApiOptions {
+            socket: &args.api_socket,
+            datastore: &args.datastore,
+            metrics: args.metrics_address,
+        };
+        let policy = args.dataplane.then(|| {
+            tern_agent::network_policy::PolicyTask::spawn(
+                options.node_name.clone(),
+                snapshots.clone(),
+            )
+        });
+        let served = serve(options, snapshots, signals, api, dataplane).await;
+        if let Some(policy) = policy {
+            policy.stop().await;
+        }
+        served
     })
 }
 
@@ -224,30 +254,87 @@ async fn serve(
     options: DaemonOptions,
     snapshots: Snapshots,
     mut signals: ShutdownSignals,
-    api_socket: &Path,
-    dataplane: bool,
+    api_options: ApiOptions<'_>,
+    dataplane: Option<DataplaneOptions>,
 ) -> anyhow::Result<()> {
-    let applier = SpeakerApplier::new();
-    let (mut applier, dataplane) = if dataplane {
-        let (applier, dataplane) =
-            Dataplane::start(applier, Arc::new(PlainNextHop), ProgrammerConfig::default())
-                .await
-                .context("cannot program kernel routes (rtnetlink needs CAP_NET_ADMIN)")?;
-        (applier, Some(dataplane))
+    let ApiOptions {
+        socket: api_socket,
+        datastore,
+        metrics,
+    } = api_options;
+    // Before the speaker: whether the kernel kept our routes decides whether the speaker
+    // starts as a restarting one.
+    let programmer = if dataplane.is_some() {
+        let programmer = RouteProgrammer::open(ProgrammerConfig::default())
+            .await
+            .context("cannot program kernel routes (rtnetlink needs CAP_NET_ADMIN)")?;
+        Some(programmer)
     } else {
-        (without_dataplane(applier), None)
+        None
     };
-    let api = Arc::new(
-        AgentApi::new(
+    let applier = SpeakerApplier::new()
+        .with_forwarding_preserved(programmer.as_ref().is_some_and(|p| p.preserved() > 0));
+    let (local_routes, local_routes_receiver) = watch::channel(LocalRoutes::default());
+    let route_via = EncapRouteVia::new();
+    let (stop_encap, encap_stopped) = watch::channel(false);
+    let encap_task = dataplane.map(|dataplane| {
+        tokio::spawn(tern_agent::encap::dataplane::run(
             options.node_name.clone(),
-            applier.inner.subscribe(),
-            applier.inner.peer_configs(),
-        )
-        .with_dataplane(dataplane.as_ref().map(Dataplane::handle)),
+            dataplane,
+            snapshots.clone(),
+            route_via.clone(),
+            programmer.as_ref().map(RouteProgrammer::handle),
+            encap_stopped,
+        ))
+    });
+    let routes_view = programmer.as_ref().map(RouteProgrammer::handle);
+    let (stop_programmer, programmer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let programmer_task = programmer.map(|programmer| {
+        let inputs = ProgrammerInputs {
+            speaker: applier.subscribe(),
+            selection_deferred: applier.selection_deferred(),
+            local: local_routes_receiver,
+            via: Arc::new(route_via.clone()),
+        };
+        tokio::spawn(programmer.run(inputs, async move {
+            let _ = programmer_stopped.await;
+        }))
+    });
+    let mut applier = WithLocalRoutes {
+        inner: applier,
+        local: local_routes,
+    };
+    let api = AgentApi::new(
+        options.node_name.clone(),
+        applier.inner.subscribe(),
+        applier.inner.peer_configs(),
     );
+    let api = match routes_view {
+        Some(routes) => api.with_dataplane(Arc::new(routes)),
+        None => api,
+    };
+    let api = Arc::new(if datastore == KUBERNETES {
+        api.with_kubernetes_datastore()
+    } else {
+        api.with_file_datastore(datastore)
+    });
     let server = tern_proto::UnixServer::bind(api_socket)
         .with_context(|| format!("cannot serve the API on {}", api_socket.display()))?;
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(address) = metrics {
+        let listener = tern_proto::metrics::bind_metrics(address)
+            .await
+            .with_context(|| format!("cannot serve metrics on {address}"))?;
+        tracing::info!(%address, "serving Prometheus metrics at /metrics");
+        tokio::spawn(tern_proto::metrics::serve_metrics(
+            listener,
+            api.clone(),
+            async move {
+                let _ = metrics_stopped.await;
+            },
+        ));
+    }
     let api_task = tokio::spawn(server.serve(api, async move {
         let _ = api_stopped.await;
     }));
@@ -257,10 +344,16 @@ async fn serve(
     };
     tern_agent::daemon::run(&options, snapshots, &mut applier, shutdown).await;
     applier.inner.shutdown().await;
-    if let Some(dataplane) = dataplane {
-        dataplane.stop().await;
+    let _ = stop_programmer.send(());
+    if let Some(task) = programmer_task {
+        let _ = task.await;
+    }
+    let _ = stop_encap.send(true);
+    if let Some(task) = encap_task {
+        let _ = task.await;
     }
     let _ = stop_api.send(());
+    let _ = stop_metrics.send(());
     match api_task.await {
         Ok(Ok(())) => {}
         Ok(Err(error)) => tracing::warn!("API server: {error}"),
@@ -269,6 +362,15 @@ async fn serve(
     let _ = std::fs::remove_file(api_socket);
     tracing::info!("ternd stopped");
     Ok(())
+}
+
+/// Where the API is served and what it serves resources from.
+struct ApiOptions<'a> {
+    socket: &'a Path,
+    /// `--datastore`: a directory or `kubernetes`.
+    datastore: &'a str,
+    /// `--metrics-address`.
+    metrics: Option<std::net::SocketAddr>,
 }
 
 /// SIGTERM and SIGINT handlers, installed once at start-up.

@@ -19,6 +19,7 @@
 //! The control socket lives in the host's temp dir (unix sockets are not bound to a network
 //! namespace), so the test talks to it directly.
 
+pub mod filter;
 pub mod protocol;
 
 use std::io::{BufRead, BufReader, Write};
@@ -29,7 +30,10 @@ use std::time::Duration;
 
 use ipnetwork::IpNetwork;
 
-pub use protocol::{PeerEntry, PeerSpec, Reply, Request, RibEntry, RouteSpec, SpeakerSpec};
+pub use filter::{FilterSpec, MatchOperatorSpec, OperationSpec, PeerTypeSpec, RuleSpec};
+pub use protocol::{
+    MaxPrefixSpec, PeerEntry, PeerSpec, Reply, Request, RibEntry, RouteSpec, SpeakerSpec,
+};
 
 use crate::error::{Error, Result};
 use crate::netns::Host;
@@ -206,6 +210,11 @@ impl TernSpeaker {
         self.expect_ok(Request::AddPeer { peer })
     }
 
+    /// Changes a peer at run time (a change of only its filters keeps the session up).
+    pub fn update_peer(&self, peer: PeerSpec) -> Result<()> {
+        self.expect_ok(Request::UpdatePeer { peer })
+    }
+
     /// Removes a peer at run time.
     pub fn remove_peer(&self, address: IpAddr) -> Result<()> {
         self.expect_ok(Request::RemovePeer { address })
@@ -214,6 +223,15 @@ impl TernSpeaker {
     /// Asks the daemon to stop every session and exit, and waits for it to exit.
     pub fn shutdown(&self) -> Result<()> {
         self.expect_ok(Request::Shutdown)?;
+        wait_until("tern-speaker to exit", STOP_GRACE, || {
+            Ok::<_, Error>((!self.process.is_running()).then_some(()))
+        })
+    }
+
+    /// Asks the daemon to close every session without NOTIFICATION (RFC 4724 graceful
+    /// restart) and exit, and waits for it to exit.
+    pub fn shutdown_for_restart(&self) -> Result<()> {
+        self.expect_ok(Request::ShutdownForRestart)?;
         wait_until("tern-speaker to exit", STOP_GRACE, || {
             Ok::<_, Error>((!self.process.is_running()).then_some(()))
         })

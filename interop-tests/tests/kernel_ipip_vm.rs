@@ -21,7 +21,6 @@
 
 use std::net::Ipv4Addr;
 use std::path::Path;
-use std::process::Command;
 
 use ipip::TunnelParams;
 use ipip::wire::FragNeededRepr;
@@ -34,9 +33,6 @@ const A_POD: Ipv4Addr = Ipv4Addr::new(198, 19, 1, 1);
 const P_POD: Ipv4Addr = Ipv4Addr::new(198, 19, 1, 2);
 /// A's underlay MTU during the too-big check, minus the outer header.
 const LOWERED_TUNNEL_MTU: u16 = 1380;
-/// Bound on the whole run: first-time package installs and the kernel download included
-/// (the VM itself is bounded by `TERN_VM_TIMEOUT`, 240 s).
-const OVERALL_TIMEOUT_SECONDS: &str = "600";
 
 fn decode_hex(text: &str) -> Vec<u8> {
     assert!(text.len().is_multiple_of(2), "odd hex length: {text}");
@@ -65,28 +61,14 @@ fn address(bytes: &[u8]) -> Ipv4Addr {
 
 /// Runs the VM; returns the console text.
 fn run_vm() -> String {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let temp = tempfile::tempdir().expect("temp dir");
-    let console = temp.path().join("console.log");
-    let output = Command::new("timeout")
-        .args(["-k", "10", OVERALL_TIMEOUT_SECONDS, "bash"])
-        .arg(manifest.join("vm/run.sh"))
-        .arg(BIN)
-        .arg(&console)
-        .env("TERN_VM_TIMEOUT", "240")
-        .output()
-        .expect("run vm/run.sh");
-    let text = std::fs::read_to_string(&console)
-        .unwrap_or_default()
-        .replace('\r', "");
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let run = interop_tests::vm::run(Some(Path::new(BIN)), None);
     assert!(
-        output.status.success(),
-        "kernel IPIP VM test failed ({}):\n{stderr}\n--- console ---\n{text}",
-        output.status
+        run.passed,
+        "kernel IPIP VM test failed ({}):\n{}\n--- console ---\n{}",
+        run.status, run.stderr, run.console
     );
-    eprintln!("{stderr}");
-    text
+    eprintln!("{}", run.stderr);
+    run.console
 }
 
 #[test]

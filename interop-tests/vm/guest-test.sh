@@ -17,7 +17,8 @@
 # (`TERN-VM-ICMP <hex>`). Last line: TERN-VM-PASS or TERN-VM-FAIL: reason.
 set -Eeuo pipefail
 
-bin=${1:?usage: guest-test.sh TERN_IPIP_BINARY}
+bin=${1:?usage: guest-test.sh TERN_IPIP_BINARY|- [TERND_BINARY]}
+ternd=${2:-}
 ip=/usr/sbin/ip
 [ -x "$ip" ] || ip=/sbin/ip
 work=/run/tern-vm
@@ -53,20 +54,99 @@ wait_for() {
 has() { [[ -e $1 && $(< "$1") == *"$2"* ]]; }
 echo "TERN-VM: guest script started at $(cut -d' ' -f1 /proc/uptime)s"
 
+# ternd with kernel IPIP: nodes E and F (one file datastore, node-to-node mesh, pool
+# 198.19.0.0/17 with ipipMode Always) each run `ternd --dataplane --ipip-mode kernel`, which
+# sets tunl0 up, learns the other node's pod CIDR over BGP and installs it via tunl0 onlink
+# (proto 196); a pod address on each node's lo pings the other's.
+# two_nodes NS1 NODE1 POD1 NS2 NODE2 POD2: namespaces joined by a veth (NODEn/24 on veth0),
+# a "pod" address PODn/32 on each lo.
+two_nodes() {
+    $ip netns add "$1"
+    $ip netns add "$4"
+    $ip -n "$1" link add veth0 type veth peer name veth0 netns "$4"
+    $ip -n "$1" addr add "$2/24" dev veth0
+    $ip -n "$4" addr add "$5/24" dev veth0
+    for ns in "$1" "$4"; do
+        $ip -n "$ns" link set lo up
+        $ip -n "$ns" link set veth0 up
+    done
+    $ip -n "$1" addr add "$3/32" dev lo
+    $ip -n "$4" addr add "$6/32" dev lo
+}
+
+ternd_test() {
+    [ -x "$ternd" ] || fail "ternd binary $ternd not found through 9p"
+    datastore=$work/datastore
+    mkdir -p "$datastore"
+    cat > "$datastore/cluster.yaml" <<'YAML'
+apiVersion: tern.dev/v1alpha1
+kind: BGPConfiguration
+metadata: {name: default}
+spec: {asNumber: 64512, nodeToNodeMeshEnabled: true}
+---
+apiVersion: tern.dev/v1alpha1
+kind: IPPool
+metadata: {name: pods}
+spec: {cidr: 198.19.0.0/17, ipipMode: Always}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-e
+  annotations: {tern.dev/bgp-ipv4-address: 198.18.5.1/24}
+spec: {podCIDRs: [198.19.5.0/24]}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: node-f
+  annotations: {tern.dev/bgp-ipv4-address: 198.18.5.2/24}
+spec: {podCIDRs: [198.19.6.0/24]}
+YAML
+    two_nodes E 198.18.5.1 198.19.5.2 F 198.18.5.2 198.19.6.2
+    for ns in E F; do
+        node=node-$(tr 'EF' 'ef' <<< "$ns")
+        RUST_LOG=info $ip netns exec "$ns" "$ternd" --node-name "$node" --datastore "$datastore" \
+            --api-socket "$work/ternd-$ns.sock" --dataplane --ipip-mode kernel \
+            > "$work/ternd-$ns.out" 2> "$work/ternd-$ns.log" &
+        echo $! > "$work/ternd-$ns.pid"
+    done
+    wait_for "ternd E: route via tunl0" 300 "$(cat "$work/ternd-E.pid")" \
+        eval "$ip -n E route show 198.19.6.0/24 | grep -q 'dev tunl0'"
+    wait_for "ternd F: route via tunl0" 300 "$(cat "$work/ternd-F.pid")" \
+        eval "$ip -n F route show 198.19.5.0/24 | grep -q 'dev tunl0'"
+    for ns in E F; do
+        grep -q 'IPIP device ready mode=Kernel' "$work/ternd-$ns.log" \
+            || fail "ternd $ns did not open kernel IPIP"
+        echo "TERN-VM: ternd $ns: $(grep -o 'IPIP device ready mode=Kernel.*' "$work/ternd-$ns.log" | head -1)"
+        other=$([ "$ns" = E ] && echo 198.19.6.0/24 || echo 198.19.5.0/24)
+        echo "TERN-VM: ternd $ns: route $($ip -n $ns -4 route show "$other" proto 196 | tr -s ' ')"
+        echo "TERN-VM: ternd $ns: $($ip -n $ns -d -o link show tunl0 | tr -s ' ' | grep -o 'mtu [0-9]*')"
+    done
+    $ip netns exec E ping -c 3 -i 0.2 -W 3 -I 198.19.5.2 198.19.6.2 > "$work/ping-ternd.log" 2>&1 \
+        || fail "ping across ternd's kernel IPIP 198.19.5.2 -> 198.19.6.2"
+    sed -n 's/^\(.*packets transmitted.*\)/TERN-VM: ternd ping: \1/p' "$work/ping-ternd.log"
+    for ns in E F; do
+        kill -TERM "$(cat "$work/ternd-$ns.pid")"
+        wait "$(cat "$work/ternd-$ns.pid")" || fail "ternd $ns exited non-zero on SIGTERM"
+    done
+    $ip -n E route show 198.19.6.0/24 | grep -q 'dev tunl0' || fail "E: route gone after ternd stopped"
+    echo "TERN-VM: ternd: routes stay after SIGTERM"
+}
+
+# `-` instead of the tern-ipip binary: only the ternd part.
+if [ "$bin" = - ]; then
+    [ -n "$ternd" ] || fail "nothing to test: no tern-ipip and no ternd binary"
+    ternd_test
+    echo "TERN-VM: guest script done at $(cut -d' ' -f1 /proc/uptime)s"
+    echo "TERN-VM-PASS"
+    exit 0
+fi
+
 echo "TERN-VM: modules: $(cut -d' ' -f1 /proc/modules | tr '\n' ' ')"
 [ -x "$bin" ] || fail "tern-ipip binary $bin not found through 9p"
 
-$ip netns add A
-$ip netns add B
-$ip -n A link add veth0 type veth peer name veth0 netns B
-$ip -n A addr add 198.18.0.1/24 dev veth0
-$ip -n B addr add 198.18.0.2/24 dev veth0
-for ns in A B; do
-    $ip -n $ns link set lo up
-    $ip -n $ns link set veth0 up
-done
-$ip -n A addr add 198.19.1.1/32 dev lo
-$ip -n B addr add 198.19.2.1/32 dev lo
+two_nodes A 198.18.0.1 198.19.1.1 B 198.18.0.2 198.19.2.1
 echo "TERN-VM: tunl0 before tern-ipip: $($ip -n A -d -o link show tunl0 | tr -s ' ')"
 
 # start NS ARGS...: tern-ipip --mode kernel ARGS in NS, in the background; waits for READY
@@ -204,5 +284,8 @@ stop C
 start D --local 198.18.0.4 --underlay-mtu 1400 --tunnel-address 198.19.4.254
 check_tunl0 D 1380 198.19.4.254
 stop D
+if [ -n "$ternd" ]; then
+    ternd_test
+fi
 echo "TERN-VM: guest script done at $(cut -d' ' -f1 /proc/uptime)s"
 echo "TERN-VM-PASS"

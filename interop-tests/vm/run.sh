@@ -2,9 +2,11 @@
 # Boots the kernel-IPIP test VM and runs guest-test.sh in it (see prepare.sh, init).
 #
 # Usage: run.sh TERN_IPIP_BINARY [CONSOLE_LOG]
-#   TERN_IPIP_BINARY  absolute path on the host (the guest sees the host's root over 9p)
+#   TERN_IPIP_BINARY  absolute path on the host (the guest sees the host's root over 9p), or
+#                     `-` to run only the ternd part (needs TERN_VM_TERND)
 #   CONSOLE_LOG       where the serial console goes (default: target/vm-cache/console.log)
-# Env: TERN_VM_TIMEOUT (seconds, default 240).
+# Env: TERN_VM_TIMEOUT (seconds, default 240); TERN_VM_TERND (absolute path of a ternd binary:
+# the guest also runs ternd with kernel IPIP in two namespaces).
 #
 # Exit status: 0 when the console shows TERN-VM-PASS, 1 on TERN-VM-FAIL, 2 on timeout or no
 # verdict (the console tail is printed to stderr). Uses TCG: KVM does not work on the
@@ -18,16 +20,24 @@ cache=$repo/target/vm-cache
 console=${2:-$cache/console.log}
 timeout_seconds=${TERN_VM_TIMEOUT:-240}
 
-case "$bin" in /*) ;; *) bin=$(pwd)/$bin ;; esac
-[ -x "$bin" ] || { echo "run.sh: $bin is not an executable" >&2; exit 2; }
+case "$bin" in -|/*) ;; *) bin=$(pwd)/$bin ;; esac
+[ "$bin" = - ] || [ -x "$bin" ] || { echo "run.sh: $bin is not an executable" >&2; exit 2; }
 
 mkdir -p "$cache"
 # One run at a time per cache (prepare.sh fills it).
 exec 9> "$cache/.lock"
 flock 9
 # A stripped copy is much faster to load over 9p under TCG than a debug binary.
-if command -v strip >/dev/null && strip -o "$cache/tern-ipip" "$bin" 2>/dev/null; then
+if [ "$bin" != - ] && command -v strip >/dev/null && strip -o "$cache/tern-ipip" "$bin" 2>/dev/null; then
     bin=$cache/tern-ipip
+fi
+
+ternd=${TERN_VM_TERND:-}
+if [ -n "$ternd" ]; then
+    [ -x "$ternd" ] || { echo "run.sh: TERN_VM_TERND=$ternd is not an executable" >&2; exit 2; }
+    if command -v strip >/dev/null && strip -o "$cache/ternd" "$ternd" 2>/dev/null; then
+        ternd=$cache/ternd
+    fi
 fi
 
 env_lines=$(bash "$here/prepare.sh" "$cache")
@@ -43,7 +53,7 @@ status=0
 timeout --foreground -k 5 "$timeout_seconds" qemu-system-x86_64 \
     -accel tcg -cpu max -m 512 -smp 1 -nographic -no-reboot -nic none \
     -kernel "$kernel" -initrd "$initrd" \
-    -append "console=ttyS0 quiet panic=-1 tern_script=$here/guest-test.sh tern_bin=$bin" \
+    -append "console=ttyS0 quiet panic=-1 tern_script=$here/guest-test.sh tern_bin=$bin${ternd:+ tern_ternd=$ternd}" \
     -virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
     < /dev/null > "$console" 2>&1 || status=$?
 elapsed_ms=$((($(date +%s%N) - started) / 1000000))

@@ -19,16 +19,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..PolicyInput::default()
     };
     let text = std::fs::read_to_string(path)?;
-    for document in serde_yaml::Deserializer::from_str(&text) {
-        let value = serde_yaml::Value::deserialize(document)?;
+    for document in serde_yaml_ng::Deserializer::from_str(&text) {
+        let value = serde_yaml_ng::Value::deserialize(document)?;
         match value["kind"].as_str() {
-            Some("Pod") => input.pods.push(serde_yaml::from_value::<Pod>(value)?),
+            Some("Pod") => input.pods.push(serde_yaml_ng::from_value::<Pod>(value)?),
             Some("Namespace") => input
                 .namespaces
-                .push(serde_yaml::from_value::<Namespace>(value)?),
+                .push(serde_yaml_ng::from_value::<Namespace>(value)?),
             Some("NetworkPolicy") => input
                 .policies
-                .push(serde_yaml::from_value::<NetworkPolicy>(value)?),
+                .push(serde_yaml_ng::from_value::<NetworkPolicy>(value)?),
             _ => {}
         }
     }

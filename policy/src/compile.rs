@@ -22,7 +22,7 @@ use crate::ir::{
 use crate::model::{ClusterView, PodView, PolicyInput};
 use crate::names;
 use crate::ports::{PortMatch, PortRange, PortSpec, resolve_named};
-use crate::rules::{RuleCompiler, RuleSpec};
+use crate::rules::{RuleCompiler, RuleSpec, SetSource};
 use crate::selector::Selector;
 
 /// The compiler's output: the IR and the problems found on the way.
@@ -41,17 +41,38 @@ type RawRule<'a> = (
     Option<&'a [NetworkPolicyPort]>,
 );
 
-struct PolicySpec {
-    id: PolicyId,
+pub(crate) struct PolicySpec {
+    pub id: PolicyId,
+    /// The compiled `spec.podSelector`.
+    pub selector: Selector,
     /// Indexes of local pods the policy selects.
-    targets: Vec<usize>,
+    pub targets: Vec<usize>,
     /// `None` when the policy does not have the type.
-    ingress: Option<Vec<RuleSpec>>,
-    egress: Option<Vec<RuleSpec>>,
+    pub ingress: Option<Vec<RuleSpec>>,
+    pub egress: Option<Vec<RuleSpec>>,
+}
+
+/// What a full compile knows that lets [`crate::PolicyCompiler`] place one pod without
+/// compiling everything again.
+#[derive(Default)]
+pub(crate) struct CompileState {
+    /// Pod-dependent set pairs and how their members are chosen.
+    pub sources: Vec<(String, SetSource)>,
+    /// Policies selecting at least one local pod (their rules are compiled), by id order.
+    pub active: Vec<PolicySpec>,
+    /// Valid policies that select no local pod: namespace and pod selector.
+    pub inactive: Vec<(String, Selector)>,
+    /// Rule group → chain name.
+    pub names_by_group: HashMap<RuleGroup, String>,
 }
 
 /// Compile a snapshot into the IR for `input.node_name`.
 pub fn compile(input: &PolicyInput) -> Compiled {
+    compile_with_state(input).0
+}
+
+/// [`compile`], also returning what the incremental compiler needs.
+pub(crate) fn compile_with_state(input: &PolicyInput) -> (Compiled, CompileState) {
     let mut diagnostics = Vec::new();
     let view = ClusterView::build(input, &mut diagnostics);
     let mut ir = PolicyIr {
@@ -67,14 +88,23 @@ pub fn compile(input: &PolicyInput) -> Compiled {
     policies.dedup_by(|a, b| a.0 == b.0);
 
     let mut rules = RuleCompiler::new(&view);
-    let mut specs = Vec::new();
+    let mut state = CompileState::default();
     for (id, policy) in policies {
-        if let Some(spec) = policy_spec(&view, &mut rules, id, policy, &mut ir, &mut diagnostics) {
-            specs.push(spec);
+        let namespace = id.namespace.clone();
+        match policy_spec(&view, &mut rules, id, policy, &mut ir, &mut diagnostics) {
+            Some(spec) => state.active.push(spec),
+            None => {
+                let selector = policy.spec.as_ref().and_then(|s| s.pod_selector.as_ref());
+                if let Ok(selector) = selector.map_or(Ok(Selector::everything()), Selector::compile)
+                {
+                    state.inactive.push((namespace, selector));
+                }
+            }
         }
     }
-    build_groups(&view, &specs, &mut ir);
-    Compiled { ir, diagnostics }
+    state.sources = std::mem::take(&mut rules.sources);
+    build_groups(&view, &state.active, &mut state.names_by_group, &mut ir);
+    (Compiled { ir, diagnostics }, state)
 }
 
 fn policy_id(policy: &NetworkPolicy) -> PolicyId {
@@ -190,6 +220,7 @@ fn policy_spec(
     });
     Some(PolicySpec {
         id,
+        selector,
         targets,
         ingress,
         egress,
@@ -244,7 +275,12 @@ fn lines_for(rule: &RuleSpec, pod: &PodView, lines: &mut Vec<RuleLine>) {
     }
 }
 
-fn build_groups(view: &ClusterView, specs: &[PolicySpec], ir: &mut PolicyIr) {
+fn build_groups(
+    view: &ClusterView,
+    specs: &[PolicySpec],
+    names_by_group: &mut HashMap<RuleGroup, String>,
+    ir: &mut PolicyIr,
+) {
     // Local pod index → policies selecting it, in policy order.
     let mut selecting: BTreeMap<usize, Vec<&PolicySpec>> = BTreeMap::new();
     for spec in specs {
@@ -252,62 +288,72 @@ fn build_groups(view: &ClusterView, specs: &[PolicySpec], ir: &mut PolicyIr) {
             selecting.entry(*target).or_default().push(spec);
         }
     }
-    let mut names_by_group: HashMap<RuleGroup, String> = HashMap::new();
     for (index, pod) in view.pods.iter().enumerate().filter(|(_, pod)| pod.local) {
         let policies = selecting.get(&index).map(Vec::as_slice).unwrap_or_default();
-        let mut local = LocalPod {
-            id: pod.id(),
-            addresses: pod.addresses.clone(),
-            ingress_chain: None,
-            egress_chain: None,
+        place_pod(pod, policies, names_by_group, ir);
+    }
+}
+
+/// Give one local pod its group chains (new ones when no other pod has the same rules) and its
+/// verdict-map entries. `policies`: those selecting it, in policy order.
+pub(crate) fn place_pod(
+    pod: &PodView,
+    policies: &[&PolicySpec],
+    names_by_group: &mut HashMap<RuleGroup, String>,
+    ir: &mut PolicyIr,
+) {
+    let mut local = LocalPod {
+        id: pod.id(),
+        addresses: pod.addresses.clone(),
+        ingress_chain: None,
+        egress_chain: None,
+    };
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let mut group = RuleGroup {
+            direction,
+            policies: Vec::new(),
+            lines: Vec::new(),
         };
-        for direction in [Direction::Ingress, Direction::Egress] {
-            let mut group = RuleGroup {
-                direction,
-                policies: Vec::new(),
-                lines: Vec::new(),
+        for policy in policies {
+            let rules = match direction {
+                Direction::Ingress => &policy.ingress,
+                Direction::Egress => &policy.egress,
             };
-            for policy in policies {
-                let rules = match direction {
-                    Direction::Ingress => &policy.ingress,
-                    Direction::Egress => &policy.egress,
-                };
-                let Some(rules) = rules else { continue };
-                group.policies.push(policy.id.clone());
-                for rule in rules {
-                    lines_for(rule, pod, &mut group.lines);
-                }
-            }
-            if group.policies.is_empty() {
-                continue;
-            }
-            let name = match names_by_group.get(&group) {
-                Some(name) => name.clone(),
-                None => {
-                    let mut name = names::chain_name(&group);
-                    while ir.chains.contains_key(&name) {
-                        name.push_str("/x");
-                    }
-                    names_by_group.insert(group.clone(), name.clone());
-                    ir.chains.insert(name.clone(), group);
-                    name
-                }
-            };
-            let map = match direction {
-                Direction::Ingress => &mut ir.ingress_map,
-                Direction::Egress => &mut ir.egress_map,
-            };
-            for address in &pod.addresses {
-                map.entry(*address).or_insert_with(|| MapEntry {
-                    chain: name.clone(),
-                    pod: pod.id(),
-                });
-            }
-            match direction {
-                Direction::Ingress => local.ingress_chain = Some(name),
-                Direction::Egress => local.egress_chain = Some(name),
+            let Some(rules) = rules else { continue };
+            group.policies.push(policy.id.clone());
+            for rule in rules {
+                lines_for(rule, pod, &mut group.lines);
             }
         }
-        ir.pods.insert(local.id.clone(), local);
+        if group.policies.is_empty() {
+            continue;
+        }
+        let name = match names_by_group.get(&group) {
+            Some(name) => name.clone(),
+            None => {
+                let mut name = names::chain_name(&group);
+                while ir.chains.contains_key(&name) {
+                    name.push_str("/x");
+                }
+                names_by_group.insert(group.clone(), name.clone());
+                ir.chains.insert(name.clone(), group);
+                name
+            }
+        };
+        let map = match direction {
+            Direction::Ingress => &mut ir.ingress_map,
+            Direction::Egress => &mut ir.egress_map,
+        };
+        for address in &pod.addresses {
+            map.entry(*address).or_insert_with(|| MapEntry {
+                chain: name.clone(),
+                pod: pod.id(),
+            });
+        }
+        match direction {
+            Direction::Ingress => local.ingress_chain = Some(name),
+            Direction::Egress => local.egress_chain = Some(name),
+        }
     }
+    ir.pods.insert(local.id.clone(), local);
 }

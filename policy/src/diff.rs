@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::IpAddr;
 
-use crate::ir::{Direction, Family, MapEntry, NamedSet, PolicyIr};
+use crate::ir::{Direction, Family, MapEntry, NamedSet, PolicyIr, SetKind};
+use crate::netlink::{Element, ElementOp, address_key, element_key};
 use crate::render::{
     chain_comment, chain_rules, element, element_list, map_element, map_name, node_set_name,
     set_header,
@@ -135,4 +136,87 @@ pub fn render_update(old: &PolicyIr, new: &PolicyIr) -> Option<String> {
         let _ = writeln!(out, "delete set inet tern {name}");
     }
     Some(out)
+}
+
+fn element_op(delete: bool, set: String, elements: Vec<Element>) -> Option<ElementOp> {
+    (!elements.is_empty()).then_some(ElementOp {
+        delete,
+        set,
+        elements,
+    })
+}
+
+fn plain(key: Vec<u8>) -> Element {
+    Element {
+        key,
+        jump: None,
+        comment: None,
+    }
+}
+
+/// The difference as element operations only (deletions first), for [`crate::netlink`]; `None`
+/// when more than elements of hash sets and maps changed (a chain or set came or went, or an
+/// interval set's ranges changed): then [`render_update`] is needed.
+pub fn element_ops(old: &PolicyIr, new: &PolicyIr) -> Option<Vec<ElementOp>> {
+    if old.chains != new.chains || !old.sets.keys().eq(new.sets.keys()) {
+        return None;
+    }
+    let (mut deletions, mut additions) = (Vec::new(), Vec::new());
+    for family in Family::BOTH {
+        let (old_nodes, new_nodes) = (node_elements(old, family), node_elements(new, family));
+        let name = node_set_name(family);
+        let removed = old_nodes.difference(&new_nodes).map(address_key).map(plain);
+        deletions.extend(element_op(true, name.clone(), removed.collect()));
+        let added = new_nodes.difference(&old_nodes).map(address_key).map(plain);
+        additions.extend(element_op(false, name, added.collect()));
+    }
+    for (name, set) in &new.sets {
+        let previous = old.sets.get(name)?;
+        if previous.kind != set.kind {
+            return None;
+        }
+        if previous.elements == set.elements {
+            continue;
+        }
+        if matches!(set.kind, SetKind::Ranges(_)) {
+            return None;
+        }
+        let keys = |elements: Vec<&crate::ir::SetElement>| -> Option<Vec<Element>> {
+            elements
+                .into_iter()
+                .map(|e| element_key(e).map(plain))
+                .collect()
+        };
+        let removed = keys(previous.elements.difference(&set.elements).collect())?;
+        deletions.extend(element_op(true, name.clone(), removed));
+        let added = keys(set.elements.difference(&previous.elements).collect())?;
+        additions.extend(element_op(false, name.clone(), added));
+    }
+    for direction in [Direction::Ingress, Direction::Egress] {
+        let (old_map, new_map) = (old.map(direction), new.map(direction));
+        for family in Family::BOTH {
+            let in_family = |address: &IpAddr| Family::of(address) == family;
+            let map = map_name(direction, family);
+            let removed = old_map
+                .iter()
+                .filter(|(address, entry)| {
+                    in_family(address) && new_map.get(*address) != Some(*entry)
+                })
+                .map(|(address, _)| plain(address_key(address)));
+            deletions.extend(element_op(true, map.clone(), removed.collect()));
+            let added = new_map
+                .iter()
+                .filter(|(address, entry)| {
+                    in_family(address) && old_map.get(*address) != Some(*entry)
+                })
+                .map(|(address, entry)| Element {
+                    key: address_key(address),
+                    jump: Some(entry.chain.clone()),
+                    comment: Some(entry.pod.to_string()),
+                });
+            additions.extend(element_op(false, map, added.collect()));
+        }
+    }
+    deletions.append(&mut additions);
+    Some(deletions)
 }

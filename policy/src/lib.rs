@@ -7,8 +7,12 @@
 //!    sets, port matches and per-pod verdict-map entries;
 //! 2. [`render_full`]: IR → one `nft -f` script that replaces `table inet tern` atomically;
 //! 3. [`render_update`]: previous IR × new IR → a script of element and chain changes only;
-//! 4. [`PolicyProgrammer`]: runs those scripts through `nft -f -`, falling back to a full
-//!    replace when an incremental update is refused.
+//! 4. [`PolicyProgrammer`]: runs those scripts through `nft -f -` (element-only changes, i.e.
+//!    pod churn, as one nf_tables netlink batch: [`netlink`]), falling back to a full replace
+//!    when an incremental update is refused.
+//!
+//! [`PolicyCompiler`] keeps the last compile and places one added, removed or relabelled pod
+//! without compiling everything again (equal to a full compile by construction and by test).
 //!
 //! [`explain()`] / [`evaluate()`] run the IR for one packet exactly as the rendered table would:
 //! how the semantics are unit-tested without root.
@@ -30,9 +34,11 @@ mod compile;
 mod diagnostics;
 mod diff;
 pub mod explain;
+mod incremental;
 pub mod ir;
 mod model;
 pub mod names;
+pub mod netlink;
 mod peers;
 pub mod ports;
 mod programmer;
@@ -42,8 +48,9 @@ pub mod selector;
 
 pub use compile::{Compiled, compile};
 pub use diagnostics::{Diagnostic, PeerError};
-pub use diff::render_update;
+pub use diff::{element_ops, render_update};
 pub use explain::{Evaluation, Hook, Packet, Verdict, evaluate, explain};
+pub use incremental::{PolicyCompiler, Update};
 pub use ir::{Direction, PodId, PolicyId, PolicyIr};
 pub use model::{NAMESPACE_NAME_LABEL, PolicyInput};
 pub use programmer::{ApplyError, ApplyKind, NftCommand, NftRunner, PolicyProgrammer};

@@ -70,7 +70,7 @@ pub(crate) struct ClusterView<'a> {
 
 static NO_LABELS: Labels = Labels::new();
 
-fn pod_view<'a>(
+pub(crate) fn pod_view<'a>(
     pod: &'a Pod,
     node_name: &str,
     diagnostics: &mut Vec<Diagnostic>,

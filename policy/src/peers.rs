@@ -126,6 +126,34 @@ pub(crate) fn selected_pods(
     picked
 }
 
+/// A valid selector peer's compiled selectors: pods, and namespaces when present.
+pub(crate) type PeerSelectors = (Selector, Option<Selector>);
+
+/// The compiled selectors of the valid selector peers.
+pub(crate) fn peer_selectors(peers: &[&NetworkPolicyPeer]) -> Vec<PeerSelectors> {
+    peers
+        .iter()
+        .filter_map(|peer| selectors(peer).ok())
+        .collect()
+}
+
+/// Whether any of the peers picks one pod: the single-pod form of [`selected_pods`].
+pub(crate) fn picks(
+    peers: &[PeerSelectors],
+    policy_namespace: &str,
+    pod_namespace: &str,
+    namespace_labels: &crate::selector::Labels,
+    pod_labels: &crate::selector::Labels,
+) -> bool {
+    peers.iter().any(|(pods, namespaces)| {
+        let namespace_ok = match namespaces {
+            None => pod_namespace == policy_namespace,
+            Some(selector) => selector.matches(namespace_labels),
+        };
+        namespace_ok && pods.matches(pod_labels)
+    })
+}
+
 /// The address ranges valid `ipBlock` peers match.
 pub(crate) fn block_ranges_of(peers: &[&NetworkPolicyPeer]) -> Vec<AddressRange> {
     peers

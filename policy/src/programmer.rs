@@ -8,8 +8,9 @@
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-use crate::diff::render_update;
+use crate::diff::{element_ops, render_update};
 use crate::ir::PolicyIr;
+use crate::netlink::{self, ElementOp};
 use crate::render::render_full;
 
 /// Why applying failed.
@@ -32,6 +33,9 @@ pub enum ApplyError {
         /// nft's error output (it quotes the offending line).
         stderr: String,
     },
+    /// The kernel refused a netlink element batch; nothing was changed (one transaction).
+    #[error("nf_tables netlink: {0}")]
+    Netlink(#[source] std::io::Error),
 }
 
 /// Runs nft scripts. The real one is [`NftCommand`]; tests may record scripts instead.
@@ -41,6 +45,13 @@ pub trait NftRunner {
 
     /// The table as text (`nft list table inet tern`).
     fn list(&self) -> Result<String, ApplyError>;
+
+    /// Apply element additions and deletions as one transaction without `nft`. `Ok(false)`:
+    /// not supported by this runner (the caller renders a script instead).
+    fn apply_elements(&self, ops: &[ElementOp]) -> Result<bool, ApplyError> {
+        let _ = ops;
+        Ok(false)
+    }
 }
 
 /// The `nft` program, optionally inside a network namespace (`ip netns exec NS nft …`).
@@ -113,6 +124,12 @@ impl NftRunner for NftCommand {
     fn list(&self) -> Result<String, ApplyError> {
         self.run(&["list", "table", "inet", "tern"], None)
     }
+
+    /// One nfnetlink batch in the runner's namespace (see [`crate::netlink`]).
+    fn apply_elements(&self, ops: &[ElementOp]) -> Result<bool, ApplyError> {
+        netlink::apply_batch(self.netns.as_deref(), "tern", ops).map_err(ApplyError::Netlink)?;
+        Ok(true)
+    }
 }
 
 /// What [`PolicyProgrammer::reconcile`] did.
@@ -120,9 +137,9 @@ impl NftRunner for NftCommand {
 pub enum ApplyKind {
     /// The desired IR equals what was applied: nft was not called.
     Unchanged,
-    /// An incremental script of this many commands was applied.
+    /// An incremental change of this many commands was applied.
     Incremental {
-        /// Lines of the script.
+        /// Element commands of a netlink batch, or lines of an `nft` script.
         commands: usize,
     },
     /// The whole table was replaced.
@@ -165,6 +182,62 @@ impl<R: NftRunner> PolicyProgrammer<R> {
 
     /// Make the table match `desired`: incrementally when possible, else fully.
     pub fn reconcile(&mut self, desired: PolicyIr) -> Result<ApplyKind, ApplyError> {
+        if let Some(kind) = self.reconcile_elements(&desired)? {
+            return Ok(kind);
+        }
+        self.reconcile_script(desired)
+    }
+
+    /// [`Self::reconcile`] for a borrowed IR: pod churn (element-only changes) copies only the
+    /// sets, maps and pods into the applied state, never the chains, so a caller that keeps
+    /// its IR (e.g. [`crate::PolicyCompiler`]) does not clone a whole table per pod.
+    pub fn reconcile_ref(&mut self, desired: &PolicyIr) -> Result<ApplyKind, ApplyError> {
+        if let Some(kind) = self.reconcile_elements(desired)? {
+            return Ok(kind);
+        }
+        self.reconcile_script(desired.clone())
+    }
+
+    /// The element-only path; `None` when it does not apply.
+    fn reconcile_elements(&mut self, desired: &PolicyIr) -> Result<Option<ApplyKind>, ApplyError> {
+        let Some(applied) = &mut self.applied else {
+            return Ok(None);
+        };
+        let Some(ops) = element_ops(applied, desired) else {
+            return Ok(None);
+        };
+        let kind = if ops.is_empty() {
+            ApplyKind::Unchanged
+        } else {
+            match self.runner.apply_elements(&ops) {
+                Ok(true) => ApplyKind::Incremental {
+                    commands: ops.len(),
+                },
+                Ok(false) => return Ok(None),
+                Err(error) => {
+                    tracing::warn!(%error, "element update refused; replacing the table");
+                    return self.apply_full(desired.clone()).map(Some);
+                }
+            }
+        };
+        // Chains are equal (element_ops checked); bring the rest along.
+        if applied.sets != desired.sets {
+            applied.sets = desired.sets.clone();
+        }
+        if applied.ingress_map != desired.ingress_map {
+            applied.ingress_map = desired.ingress_map.clone();
+        }
+        if applied.egress_map != desired.egress_map {
+            applied.egress_map = desired.egress_map.clone();
+        }
+        if applied.pods != desired.pods {
+            applied.pods = desired.pods.clone();
+        }
+        applied.node_addresses = desired.node_addresses.clone();
+        Ok(Some(kind))
+    }
+
+    fn reconcile_script(&mut self, desired: PolicyIr) -> Result<ApplyKind, ApplyError> {
         let Some(applied) = &self.applied else {
             return self.apply_full(desired);
         };

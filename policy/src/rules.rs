@@ -9,14 +9,14 @@ use std::collections::{BTreeSet, HashMap};
 
 use k8s_openapi::api::networking::v1::{NetworkPolicyPeer, NetworkPolicyPort};
 
-use crate::address::merge;
+use crate::address::{AddressRange, merge};
 use crate::diagnostics::Diagnostic;
 use crate::ir::{
     Direction, Family, NamedSet, PeerMatch, PolicyIr, RuleOrigin, SetElement, SetKind, set_name,
 };
 use crate::model::ClusterView;
 use crate::names;
-use crate::peers::{self, PeerKind};
+use crate::peers::{self, PeerKind, PeerSelectors};
 use crate::ports::{PortSpec, Protocol, port_spec, resolve_named};
 
 /// A rule with its peers resolved; ports still to be resolved per selected pod.
@@ -29,11 +29,30 @@ pub(crate) struct RuleSpec {
     pub named_set: Option<String>,
 }
 
+/// Which pods a pod-dependent set pair holds: what the incremental compiler re-evaluates for a
+/// single pod that comes, goes or changes.
+pub(crate) enum SetSource {
+    /// Addresses of the pods the selector peers of a rule in `namespace` pick.
+    Pods {
+        namespace: String,
+        peers: Vec<PeerSelectors>,
+    },
+    /// Egress named ports: `address . protocol . port` of peer pods declaring the names. `peers`
+    /// is `None` when the rule has no `to` (every pod); else the policy's namespace, its
+    /// selector peers (all addresses of picked pods) and its ipBlock ranges (covered addresses).
+    Named {
+        named: Vec<(Protocol, String)>,
+        peers: Option<(String, Vec<PeerSelectors>, Vec<AddressRange>)>,
+    },
+}
+
 /// Builds rule specs, sharing sets between rules with identical peers.
 pub(crate) struct RuleCompiler<'a> {
     view: &'a ClusterView<'a>,
     /// Set key (what determines the content) → set base name.
     shared: HashMap<String, String>,
+    /// Every pod-dependent set pair created, by base name.
+    pub sources: Vec<(String, SetSource)>,
 }
 
 fn new_set_pair(ir: &mut PolicyIr, base: &str, kind: fn(Family) -> SetKind, comment: String) {
@@ -58,6 +77,7 @@ impl<'a> RuleCompiler<'a> {
         RuleCompiler {
             view,
             shared: HashMap::new(),
+            sources: Vec::new(),
         }
     }
 
@@ -67,12 +87,16 @@ impl<'a> RuleCompiler<'a> {
         ir: &mut PolicyIr,
         key: String,
         base: String,
+        source: impl FnOnce() -> Option<SetSource>,
         fill: impl FnOnce(&mut PolicyIr, &str),
     ) -> String {
         if let Some(existing) = self.shared.get(&key) {
             return existing.clone();
         }
         fill(ir, &base);
+        if let Some(source) = source() {
+            self.sources.push((base.clone(), source));
+        }
         self.shared.insert(key, base.clone());
         base
     }
@@ -113,7 +137,13 @@ impl<'a> RuleCompiler<'a> {
         } else {
             let pods = (!selector_peers.is_empty()).then(|| {
                 let base = names::rule_set_base(&origin, "pods");
-                self.shared_set(ir, pods_key.clone(), base, |ir, base| {
+                let source = || {
+                    Some(SetSource::Pods {
+                        namespace: namespace.clone(),
+                        peers: peers::peer_selectors(&selector_peers),
+                    })
+                };
+                self.shared_set(ir, pods_key.clone(), base, source, |ir, base| {
                     new_set_pair(ir, base, SetKind::Addresses, format!("pods of {origin}"));
                     for index in peers::selected_pods(view, namespace, &selector_peers) {
                         for address in view.pods.get(index).into_iter().flat_map(|p| &p.addresses) {
@@ -124,12 +154,18 @@ impl<'a> RuleCompiler<'a> {
             });
             let blocks = (!block_peers.is_empty()).then(|| {
                 let base = names::rule_set_base(&origin, "blocks");
-                self.shared_set(ir, blocks_key.clone(), base, |ir, base| {
-                    new_set_pair(ir, base, SetKind::Ranges, format!("ipBlocks of {origin}"));
-                    for range in merge(peers::block_ranges_of(&block_peers)) {
-                        insert(ir, base, range.family(), SetElement::Range(range));
-                    }
-                })
+                self.shared_set(
+                    ir,
+                    blocks_key.clone(),
+                    base,
+                    || None,
+                    |ir, base| {
+                        new_set_pair(ir, base, SetKind::Ranges, format!("ipBlocks of {origin}"));
+                        for range in merge(peers::block_ranges_of(&block_peers)) {
+                            insert(ir, base, range.family(), SetElement::Range(range));
+                        }
+                    },
+                )
             });
             PeerMatch::Sets { pods, blocks }
         };
@@ -167,7 +203,19 @@ impl<'a> RuleCompiler<'a> {
                 peer_list.is_empty()
             );
             let base = names::rule_set_base(&origin, "named");
-            self.shared_set(ir, key, base, |ir, base| {
+            let source = || {
+                Some(SetSource::Named {
+                    named: named.clone(),
+                    peers: (!peer_list.is_empty()).then(|| {
+                        (
+                            namespace.clone(),
+                            peers::peer_selectors(&selector_peers),
+                            peers::block_ranges_of(&block_peers),
+                        )
+                    }),
+                })
+            };
+            self.shared_set(ir, key, base, source, |ir, base| {
                 new_set_pair(
                     ir,
                     base,

@@ -16,15 +16,15 @@ fn load(text: &str) -> PolicyInput {
         node_addresses: vec![ip("198.18.0.11")],
         ..PolicyInput::default()
     };
-    for document in serde_yaml::Deserializer::from_str(text) {
-        let value = serde_yaml::Value::deserialize(document).unwrap();
+    for document in serde_yaml_ng::Deserializer::from_str(text) {
+        let value = serde_yaml_ng::Value::deserialize(document).unwrap();
         match value["kind"].as_str() {
             Some("Pod") => input
                 .pods
-                .push(serde_yaml::from_value::<Pod>(value).unwrap()),
+                .push(serde_yaml_ng::from_value::<Pod>(value).unwrap()),
             Some("NetworkPolicy") => input
                 .policies
-                .push(serde_yaml::from_value::<NetworkPolicy>(value).unwrap()),
+                .push(serde_yaml_ng::from_value::<NetworkPolicy>(value).unwrap()),
             other => panic!("unexpected kind {other:?}"),
         }
     }

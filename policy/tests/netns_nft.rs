@@ -162,6 +162,10 @@ fn incremental_updates_equal_a_fresh_full_apply() {
         p.metadata.name.as_deref() != Some("c") || p.metadata.namespace.as_deref() != Some("z")
     });
     let step = world.compile().ir;
+    assert!(
+        policy::element_ops(programmer.applied().unwrap(), &step).is_some(),
+        "pod churn changes elements only: it goes over netlink, not nft"
+    );
     assert!(matches!(
         programmer.reconcile(step.clone()).unwrap(),
         ApplyKind::Incremental { .. }

@@ -6,7 +6,7 @@
 mod common;
 mod netns;
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use common::*;
-use netns::Netns;
+use netns::{Netns, tcp_server, udp_server};
 use policy::{ApplyKind, NftCommand, PolicyProgrammer};
 
 const GATEWAY: &str = "198.19.1.1";
@@ -29,34 +29,6 @@ struct Lab {
     client: Netns,
     stop: Arc<AtomicBool>,
     servers: Vec<JoinHandle<()>>,
-}
-
-fn tcp_server(listener: TcpListener, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    listener.set_nonblocking(true).unwrap();
-    std::thread::spawn(move || {
-        while !stop.load(Ordering::SeqCst) {
-            match listener.accept() {
-                Ok((mut stream, _)) => {
-                    let _ = stream.write_all(b"ok");
-                }
-                Err(_) => std::thread::sleep(Duration::from_millis(10)),
-            }
-        }
-    })
-}
-
-fn udp_server(socket: UdpSocket, stop: Arc<AtomicBool>) -> JoinHandle<()> {
-    socket
-        .set_read_timeout(Some(Duration::from_millis(50)))
-        .unwrap();
-    std::thread::spawn(move || {
-        let mut buffer = [0u8; 64];
-        while !stop.load(Ordering::SeqCst) {
-            if let Ok((_, peer)) = socket.recv_from(&mut buffer) {
-                let _ = socket.send_to(b"ok", peer);
-            }
-        }
-    })
 }
 
 /// A namespace whose IPv6 addresses are usable at once (no duplicate address detection), so

@@ -4,7 +4,7 @@
 //! Frames are decoded by the session task, which knows the codec context negotiated so far.
 
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
@@ -21,8 +21,9 @@ pub const CLOSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5)
 pub enum ReadEvent {
     /// One whole message, header included.
     Frame(ConnectionId, Bytes),
-    /// The header was bad (RFC 4271 §6.1); nothing more is read.
-    Malformed(ConnectionId, DecodeError),
+    /// The header was bad (RFC 4271 §6.1); nothing more is read. (Boxed: the channel's
+    /// slots are as large as the largest event, and every session has one.)
+    Malformed(ConnectionId, Box<DecodeError>),
     /// The connection closed or broke.
     Closed(ConnectionId),
 }
@@ -89,8 +90,18 @@ impl ConnectionTasks {
     }
 }
 
-async fn read_frames(id: ConnectionId, mut read: OwnedReadHalf, events: mpsc::Sender<ReadEvent>) {
-    let mut buffer = BytesMut::with_capacity(64 * 1024);
+/// Read buffer of an idle connection: one maximum-size message.
+const READ_SMALL: usize = 4096;
+/// Read buffer while the peer sends faster than we read (a table transfer).
+const READ_LARGE: usize = 64 * 1024;
+/// Most bytes gathered into one write system call.
+pub const WRITE_COALESCE: usize = 64 * 1024;
+
+async fn read_frames(id: ConnectionId, read: OwnedReadHalf, events: mpsc::Sender<ReadEvent>) {
+    // No buffer while idle (a thousand quiet sessions must not hold one each): it is made
+    // when the socket is readable, small, or large while the last read filled it.
+    let mut buffer = BytesMut::new();
+    let mut want = READ_SMALL;
     loop {
         // Cut every whole message already buffered.
         loop {
@@ -103,37 +114,124 @@ async fn read_frames(id: ConnectionId, mut read: OwnedReadHalf, events: mpsc::Se
                 }
                 Ok(_) => break,
                 Err(error) => {
-                    let _ = events.send(ReadEvent::Malformed(id, error)).await;
+                    let _ = events.send(ReadEvent::Malformed(id, Box::new(error))).await;
                     return;
                 }
             }
         }
-        match read.read_buf(&mut buffer).await {
-            Ok(0) | Err(_) => {
+        if buffer.is_empty() {
+            // Whole messages went out with their share of the allocation.
+            buffer = BytesMut::new();
+        }
+        if read.readable().await.is_err() {
+            let _ = events.send(ReadEvent::Closed(id)).await;
+            return;
+        }
+        if buffer.capacity() - buffer.len() < READ_SMALL {
+            buffer.reserve(want);
+        }
+        let room = buffer.capacity() - buffer.len();
+        match read.try_read_buf(&mut buffer) {
+            Ok(0) => {
                 let _ = events.send(ReadEvent::Closed(id)).await;
                 return;
             }
-            Ok(_) => {}
+            Ok(read) => want = if read >= room { READ_LARGE } else { READ_SMALL },
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(_) => {
+                let _ = events.send(ReadEvent::Closed(id)).await;
+                return;
+            }
         }
     }
 }
 
+/// Write queued messages, gathering what is queued into one buffer of up to
+/// [`WRITE_COALESCE`] bytes per system call.
 async fn write_frames(
     mut write: OwnedWriteHalf,
     mut commands: mpsc::UnboundedReceiver<WriteCommand>,
 ) {
+    let mut batch = Coalescer::default();
     while let Some(command) = commands.recv().await {
-        match command {
-            WriteCommand::Data(bytes) => {
-                if write.write_all(&bytes).await.is_err() {
+        let mut next = Some(command);
+        while let Some(command) = next.take() {
+            match command {
+                WriteCommand::Data(bytes) => {
+                    if let Some(full) = batch.push(bytes)
+                        && write.write_all(&full).await.is_err()
+                    {
+                        return;
+                    }
+                }
+                WriteCommand::Notify(done) => {
+                    if write.write_all(&batch.take()).await.is_err() {
+                        return;
+                    }
+                    let _ = done.send(());
+                }
+                WriteCommand::Close => {
+                    let _ = write.write_all(&batch.take()).await;
+                    let _ = write.shutdown().await;
                     return;
                 }
             }
-            WriteCommand::Notify(done) => {
-                let _ = done.send(());
-            }
-            WriteCommand::Close => break,
+            next = commands.try_recv().ok();
+        }
+        if write.write_all(&batch.take()).await.is_err() {
+            return;
         }
     }
     let _ = write.shutdown().await;
+}
+
+/// Gathers messages into write-sized buffers.
+#[derive(Debug, Default)]
+pub struct Coalescer {
+    buffer: BytesMut,
+}
+
+impl Coalescer {
+    /// Add `bytes`; returns a buffer to write when [`WRITE_COALESCE`] bytes are gathered.
+    pub fn push(&mut self, bytes: Bytes) -> Option<Bytes> {
+        if self.buffer.is_empty() && bytes.len() >= WRITE_COALESCE {
+            return Some(bytes);
+        }
+        self.buffer.extend_from_slice(&bytes);
+        (self.buffer.len() >= WRITE_COALESCE).then(|| self.take())
+    }
+
+    /// Everything gathered (possibly nothing). The buffer goes with it: an idle connection
+    /// holds no write buffer.
+    pub fn take(&mut self) -> Bytes {
+        std::mem::take(&mut self.buffer).freeze()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_messages_are_gathered_until_the_write_size() {
+        let mut coalescer = Coalescer::default();
+        let message = Bytes::from(vec![7u8; 1000]);
+        let mut written = Vec::new();
+        for _ in 0..200 {
+            written.extend(coalescer.push(message.clone()));
+        }
+        written.push(coalescer.take());
+        assert_eq!(written.len(), 4);
+        assert!(written[..3].iter().all(|b| b.len() >= WRITE_COALESCE));
+        assert_eq!(written.iter().map(Bytes::len).sum::<usize>(), 200_000);
+        assert!(coalescer.take().is_empty());
+    }
+
+    #[test]
+    fn a_large_buffer_goes_out_without_copy() {
+        let mut coalescer = Coalescer::default();
+        let large = Bytes::from(vec![1u8; WRITE_COALESCE + 1]);
+        let out = coalescer.push(large.clone());
+        assert_eq!(out.map(|b| b.as_ptr()), Some(large.as_ptr()));
+    }
 }

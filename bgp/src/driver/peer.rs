@@ -41,6 +41,15 @@ pub enum PeerCommand {
         updates: Vec<Update>,
         report_written: bool,
     },
+    /// Send these encoded UPDATEs (`updates` of them, shared with the other members of an
+    /// update group) if the session is still the one numbered `epoch`.
+    SendEncoded {
+        epoch: u64,
+        bytes: Vec<bytes::Bytes>,
+        updates: u64,
+    },
+    /// Send ROUTE-REFRESH (RFC 2918 §3) if the session is still the one numbered `epoch`.
+    RouteRefresh { epoch: u64, refresh: RouteRefresh },
     /// Stop with NOTIFICATION Cease and this subcode, then end the task.
     Stop { cease_subcode: u8 },
     /// Close the session with this NOTIFICATION and stay Idle until [`PeerCommand::Start`].
@@ -121,10 +130,26 @@ struct PeerTask {
     epoch: u64,
     closing: Vec<JoinHandle<()>>,
     reads: mpsc::Sender<ReadEvent>,
-    connects: mpsc::UnboundedSender<(u64, Result<TcpStream, ConnectError>)>,
+    /// Results of connection attempts; made on the first attempt (a passive peer never
+    /// makes one, and a thousand of them should not hold a channel each).
+    connects: Option<ConnectResults>,
     /// Events waiting for room in the core's channel. While it is long, the task stops
     /// reading from its connections (backpressure) but keeps its timers and keepalives going.
     outbox: VecDeque<PeerEventEnvelope>,
+}
+
+type ConnectResult = (u64, Result<TcpStream, Box<ConnectError>>);
+type ConnectResults = (
+    mpsc::UnboundedSender<ConnectResult>,
+    mpsc::UnboundedReceiver<ConnectResult>,
+);
+
+/// The next connection attempt's result (never, before the first attempt).
+async fn next_connect(connects: &mut Option<ConnectResults>) -> Option<ConnectResult> {
+    match connects {
+        Some((_, receiver)) => receiver.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Stop reading connections while this many events wait for the core.
@@ -140,7 +165,6 @@ pub fn spawn(
 
 async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerCommand>) {
     let (reads, mut read_events) = mpsc::channel(64);
-    let (connects, mut connect_results) = mpsc::unbounded_channel();
     let peer = config.connect.remote.ip();
     let mut task = PeerTask {
         instance: config.instance,
@@ -158,7 +182,7 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
         epoch: 0,
         closing: Vec::new(),
         reads,
-        connects,
+        connects: None,
         outbox: VecDeque::new(),
     };
     let core = task.core.clone();
@@ -199,9 +223,20 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
                     updates,
                     report_written,
                 }) => task.send_updates(epoch, updates, report_written),
+                Some(PeerCommand::SendEncoded {
+                    epoch,
+                    bytes,
+                    updates,
+                }) => task.send_encoded(epoch, bytes, updates),
+                Some(PeerCommand::RouteRefresh { epoch, refresh }) => {
+                    let established = task.session.established().map(|(id, _)| id);
+                    if let Some(id) = established.filter(|_| epoch == task.epoch) {
+                        task.send(id, &Message::RouteRefresh(refresh));
+                    }
+                }
             },
             Some(event) = read_events.recv(), if backlog < OUTBOX_LIMIT => task.on_read(event),
-            Some((attempt, result)) = connect_results.recv() => {
+            Some((attempt, result)) = next_connect(&mut task.connects) => {
                 task.on_connect(attempt, result);
             }
             () = sleep_until(next.unwrap_or_else(Instant::now)), if next.is_some() => {
@@ -317,14 +352,21 @@ impl PeerTask {
         }
         let attempt = self.attempt;
         let spec = self.connect_spec.clone();
-        let results = self.connects.clone();
+        let results = self
+            .connects
+            .get_or_insert_with(|| {
+                let (sender, receiver) = mpsc::unbounded_channel();
+                (sender, receiver)
+            })
+            .0
+            .clone();
         self.connecting = Some(tokio::spawn(async move {
-            let result = connect(&spec).await;
+            let result = connect(&spec).await.map_err(Box::new);
             let _ = results.send((attempt, result));
         }));
     }
 
-    fn on_connect(&mut self, attempt: u64, result: Result<TcpStream, ConnectError>) {
+    fn on_connect(&mut self, attempt: u64, result: Result<TcpStream, Box<ConnectError>>) {
         if attempt != self.attempt {
             return;
         }
@@ -397,7 +439,7 @@ impl PeerTask {
                     warn!(peer = %self.peer, %error, "malformed message header");
                     self.handle(Input::DecodeError {
                         connection: id,
-                        error,
+                        error: *error,
                     });
                 }
             }
@@ -420,6 +462,22 @@ impl PeerTask {
                 conn.tasks.send(buffer.freeze());
             }
             Err(error) => warn!(peer = %self.peer, %error, "cannot encode message"),
+        }
+    }
+
+    fn send_encoded(&mut self, epoch: u64, bytes: Vec<bytes::Bytes>, updates: u64) {
+        if epoch != self.epoch {
+            return;
+        }
+        let Some((id, _)) = self.session.established() else {
+            return;
+        };
+        if let Some(conn) = self.connections.get(&id) {
+            self.counters
+                .count_sent_many(crate::packet::MessageType::Update, updates);
+            for part in bytes {
+                conn.tasks.send(part);
+            }
         }
     }
 

@@ -50,10 +50,54 @@ impl Negotiated {
         self.families.contains(&(afi, safi))
     }
 
+    /// What was negotiated, in words, for operators: "multiprotocol ipv4-unicast",
+    /// "4-octet-as", "route-refresh", "enhanced-route-refresh", "graceful-restart",
+    /// "extended-next-hop ipv4-unicast/ipv6" (RFC 5492 and the RFCs of each capability).
+    pub fn capability_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self
+            .families
+            .iter()
+            .map(|&(afi, safi)| format!("multiprotocol {}", family_name(afi, safi)))
+            .collect();
+        let flags = [
+            (self.four_octet_as, "4-octet-as"),
+            (self.route_refresh, "route-refresh"),
+            (self.enhanced_route_refresh, "enhanced-route-refresh"),
+            (self.graceful_restart.is_some(), "graceful-restart"),
+        ];
+        names.extend(flags.iter().filter(|f| f.0).map(|f| f.1.to_string()));
+        names.extend(self.extended_next_hop.iter().map(|&(afi, safi, next_hop)| {
+            format!(
+                "extended-next-hop {}/{}",
+                family_name(afi, safi),
+                afi_name(next_hop)
+            )
+        }));
+        names
+    }
+
     /// How to read and write messages on this session from now on.
     pub fn codec_context(&self) -> CodecContext {
         CodecContext {
             four_octet_as: self.four_octet_as,
         }
     }
+}
+
+fn afi_name(afi: Afi) -> String {
+    match afi {
+        Afi::Ipv4 => "ipv4".to_string(),
+        Afi::Ipv6 => "ipv6".to_string(),
+        Afi::Other(value) => format!("afi-{value}"),
+    }
+}
+
+/// "ipv4-unicast", "ipv6-multicast", "afi-25-safi-70".
+fn family_name(afi: Afi, safi: Safi) -> String {
+    let safi = match safi {
+        Safi::Unicast => "unicast".to_string(),
+        Safi::Multicast => "multicast".to_string(),
+        Safi::Other(value) => format!("safi-{value}"),
+    };
+    format!("{}-{safi}", afi_name(afi))
 }

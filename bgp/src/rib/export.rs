@@ -17,7 +17,7 @@
 //! The result depends only on the context and the path, so the speaker derives what it
 //! advertised before from the previous best path instead of keeping an Adj-RIB-Out.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 

@@ -5,7 +5,7 @@
 //! sweep whenever the table has doubled since the last one, so the cost stays proportional
 //! to the sets in use.
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::sync::Arc;
 
 use crate::packet::PathAttributes;

@@ -12,6 +12,7 @@ pub mod loc_rib;
 pub mod reflection;
 pub mod route;
 pub mod update_builder;
+pub mod update_group;
 
 pub use adj_rib_in::{AdjRibIn, Received};
 pub use decision::{DecidingStep, DecisionContext, decide};
@@ -21,6 +22,7 @@ pub use loc_rib::{BestChange, DEFAULT_MAX_PATHS, LocRib};
 pub use reflection::{LoopCheck, LoopReason, check_loops};
 pub use route::{Path, PeerType, Route, RouteSource};
 pub use update_builder::{build_updates, end_of_rib};
+pub use update_group::{GroupKey, Member, NetChange, Share, diff, share};
 
 #[cfg(test)]
 mod tests;

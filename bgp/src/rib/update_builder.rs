@@ -3,7 +3,7 @@
 //! classic NLRI and withdrawn fields, IPv6 unicast in MP_REACH_NLRI / MP_UNREACH_NLRI
 //! (RFC 4760, next hop per RFC 2545).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -55,20 +55,36 @@ pub fn build_updates(
         updates.push(unreach(chunk.to_vec()));
     }
 
-    // Group announcements by what they share, keeping first-seen order.
-    let mut groups: HashMap<(Arc<PathAttributes>, IpAddr), usize> = HashMap::new();
+    // Group announcements by what they share (the same shared attribute set: exports of
+    // one path share it), keeping first-seen order.
+    let mut groups: HashMap<(usize, IpAddr), usize> = HashMap::new();
     let mut grouped: Vec<(Arc<PathAttributes>, IpAddr, Vec<IpNetwork>)> = Vec::new();
     for (prefix, exported) in announce {
-        let key = (exported.attributes, exported.next_hop);
-        let index = *groups.entry(key.clone()).or_insert_with(|| {
-            grouped.push((key.0.clone(), key.1, Vec::new()));
+        let key = (
+            Arc::as_ptr(&exported.attributes) as usize,
+            exported.next_hop,
+        );
+        let index = *groups.entry(key).or_insert_with(|| {
+            grouped.push((exported.attributes, exported.next_hop, Vec::new()));
             grouped.len() - 1
         });
         if let Some(group) = grouped.get_mut(index) {
             group.2.push(prefix);
         }
     }
-    for (attributes, next_hop, prefixes) in grouped {
+    // Equal sets behind different pointers (exported separately) still share UPDATEs.
+    let mut merged: Vec<(Arc<PathAttributes>, IpAddr, Vec<IpNetwork>)> = Vec::new();
+    let mut by_content: HashMap<(Arc<PathAttributes>, IpAddr), usize> = HashMap::new();
+    for (attributes, next_hop, mut prefixes) in grouped {
+        match by_content.get(&(attributes.clone(), next_hop)) {
+            Some(&i) => merged[i].2.append(&mut prefixes),
+            None => {
+                by_content.insert((attributes.clone(), next_hop), merged.len());
+                merged.push((attributes, next_hop, prefixes));
+            }
+        }
+    }
+    for (attributes, next_hop, prefixes) in merged {
         updates.extend(announcements(&attributes, next_hop, prefixes, context));
     }
     updates

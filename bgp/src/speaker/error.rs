@@ -21,6 +21,13 @@ pub enum SpeakerError {
     /// No peer with this address is configured.
     #[error("no peer {0}")]
     UnknownPeer(IpAddr),
+    /// The operation needs an Established session with the peer.
+    #[error("the session with {0} is not Established")]
+    NotEstablished(IpAddr),
+    /// The peer did not advertise the ROUTE-REFRESH capability (RFC 2918 §2), so it cannot
+    /// be asked for its routes again.
+    #[error("peer {0} does not support route refresh (no ROUTE-REFRESH capability)")]
+    NoRouteRefresh(IpAddr),
     /// The hold time is 1 or 2 seconds (RFC 4271 §4.2 allows 0 or at least 3).
     #[error("hold time {0} s is invalid: use 0 or at least 3")]
     InvalidHoldTime(u16),

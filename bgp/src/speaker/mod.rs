@@ -59,7 +59,9 @@
 
 pub mod config;
 pub mod error;
+pub(crate) mod feed;
 pub mod status;
+pub mod views;
 
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -68,7 +70,7 @@ use std::sync::Arc;
 use ipnetwork::IpNetwork;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-use crate::driver::core::{Command, Core, Inbox};
+use crate::driver::core::{Command, Core, Inbox, PeerOperation};
 use crate::driver::{listener, socket};
 use crate::packet::PathAttributes;
 use crate::rib::Route;
@@ -76,6 +78,7 @@ use crate::rib::Route;
 pub use config::{BGP_PORT, Families, GracefulRestartConfig, MaxPrefix, PeerConfig, SpeakerConfig};
 pub use error::SpeakerError;
 pub use status::{MessageCounters, MessageCounts, PeerStatus, RouteChange};
+pub use views::{AdvertisedRoute, ReceivedRoute};
 
 /// How many best-route changes a subscriber may fall behind before it sees
 /// [`broadcast::error::RecvError::Lagged`] (then re-read [`Speaker::loc_rib`]).
@@ -85,7 +88,7 @@ pub const ROUTE_CHANGE_CAPACITY: usize = 65_536;
 #[derive(Debug, Clone)]
 pub struct Speaker {
     commands: mpsc::Sender<Command>,
-    routes: broadcast::Sender<RouteChange>,
+    routes: feed::RouteFeed,
     listen: Arc<Vec<SocketAddr>>,
     asn: u32,
     router_id: Ipv4Addr,
@@ -105,7 +108,7 @@ impl Speaker {
         let (commands, command_inbox) = mpsc::channel(256);
         let (events, event_inbox) = mpsc::channel(1024);
         let (accepted, accepted_inbox) = mpsc::channel(64);
-        let (routes, _) = broadcast::channel(ROUTE_CHANGE_CAPACITY);
+        let routes = feed::RouteFeed::default();
         let listener_tasks = listeners
             .iter()
             .map(|listener| listener::spawn(listener.clone(), accepted.clone()))
@@ -203,6 +206,37 @@ impl Speaker {
     /// The Loc-RIB: every path, best flagged, in prefix order.
     pub async fn loc_rib(&self) -> Result<Vec<Route>, SpeakerError> {
         self.request(Command::LocRib).await
+    }
+
+    /// Soft reset in: ask the peer to announce its routes again (ROUTE-REFRESH for every
+    /// negotiated family, RFC 2918 §3). Fails unless Established with the capability.
+    pub async fn refresh_in(&self, address: IpAddr) -> Result<(), SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        self.request(|reply| Command::Peer(PeerOperation::RefreshIn(address, reply)))
+            .await?
+    }
+
+    /// Soft reset out: announce our routes to the peer again, as on receipt of its
+    /// ROUTE-REFRESH (RFC 2918 §4). Fails unless Established.
+    pub async fn refresh_out(&self, address: IpAddr) -> Result<(), SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        self.request(|reply| Command::Peer(PeerOperation::RefreshOut(address, reply)))
+            .await?
+    }
+
+    /// The routes the peer announced and still stands by, as received, in prefix order.
+    pub async fn adj_rib_in(&self, address: IpAddr) -> Result<Vec<ReceivedRoute>, SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        self.request(|reply| Command::Peer(PeerOperation::AdjRibIn(address, reply)))
+            .await?
+    }
+
+    /// The routes advertised to the peer now, as it got them, in prefix order; empty unless
+    /// Established.
+    pub async fn adj_rib_out(&self, address: IpAddr) -> Result<Vec<AdvertisedRoute>, SpeakerError> {
+        let address = crate::driver::core::canonical(address);
+        self.request(|reply| Command::Peer(PeerOperation::AdjRibOut(address, reply)))
+            .await?
     }
 
     /// Say which next hops are unusable (the agent's view of reachability, level-triggered:

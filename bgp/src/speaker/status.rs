@@ -36,6 +36,9 @@ pub struct PeerStatus {
     /// Both ends of the established connection.
     pub local_address: Option<SocketAddr>,
     pub remote_address: Option<SocketAddr>,
+    /// What the session negotiated, in words ([`crate::fsm::Negotiated::capability_names`]);
+    /// empty unless Established.
+    pub capabilities: Vec<String>,
     pub messages: MessageCounters,
 }
 
@@ -98,6 +101,11 @@ pub(crate) struct SharedCounters {
 impl SharedCounters {
     pub fn count_sent(&self, kind: MessageType) {
         self.sent[index(kind)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// `count` messages of one kind sent at once.
+    pub fn count_sent_many(&self, kind: MessageType, count: u64) {
+        self.sent[index(kind)].fetch_add(count, Ordering::Relaxed);
     }
 
     pub fn count_received(&self, kind: MessageType) {

@@ -23,7 +23,6 @@
 //!   graceful-restart selection deferral is over, then removes what is no longer desired.
 //! - The encapsulation plugs in per destination through [`RouteVia`].
 
-pub mod agent;
 pub mod codec;
 pub mod desired;
 pub mod diff;
@@ -31,8 +30,8 @@ pub mod events;
 pub mod kernel;
 pub mod programmer;
 pub mod route;
+pub mod view;
 
-pub use agent::{Dataplane, without_dataplane};
 pub use desired::{DesiredInputs, LocalRoutes, PlainNextHop, RouteVia, WithLocalRoutes};
 pub use diff::{ActualTable, Plan, RouteOp, plan};
 pub use kernel::{KernelError, RouteSocket};

@@ -160,6 +160,9 @@ pub struct Route {
     pub communities: Vec<Community>,
     /// MED to attach.
     pub med: Option<u32>,
+    /// AS_PATH the route starts with, before the router adds its own AS on eBGP sessions
+    /// (BIRD `bgp_path.prepend`, FRR `set as-path prepend`, GoBGP `aspath`; not ExaBGP).
+    pub as_path: Vec<u32>,
 }
 
 impl Route {
@@ -170,7 +173,14 @@ impl Route {
             next_hop: None,
             communities: Vec::new(),
             med: None,
+            as_path: Vec::new(),
         }
+    }
+
+    /// Starts the AS_PATH with these ASes.
+    pub fn as_path(mut self, as_path: &[u32]) -> Self {
+        self.as_path = as_path.to_vec();
+        self
     }
 
     /// Sets an explicit next hop.

@@ -45,6 +45,19 @@ impl Daemon {
         Ok(())
     }
 
+    /// Waits up to `timeout` for the process to exit by itself (e.g. after a CLI command
+    /// told it to), then forgets it; SIGKILL if it is still running then.
+    pub fn wait_exit(&mut self, what: &str, timeout: Duration) -> Result<()> {
+        let Some(process) = self.process.take() else {
+            return Ok(());
+        };
+        let exited = crate::wait::wait_until(&format!("{what} to exit"), timeout, || {
+            Ok::<_, Error>((!process.is_running()).then_some(()))
+        });
+        process.kill();
+        exited
+    }
+
     /// SIGKILL.
     pub fn kill(&mut self) {
         if let Some(process) = self.process.take() {

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::peers::{Community, PeerRoute};
 
+use super::filter::FilterSpec;
+
 /// The daemon's configuration file: `bgp::SpeakerConfig`, its peers and its originated routes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -45,6 +47,16 @@ pub struct SpeakerSpec {
     /// Route-reflector cluster ID (RFC 4456); `None`: the router ID.
     #[serde(default)]
     pub cluster_id: Option<Ipv4Addr>,
+    /// Most equal-cost paths per prefix (`bgp::SpeakerConfig::max_paths`); `None`: the default.
+    #[serde(default)]
+    pub max_paths: Option<usize>,
+    /// Restarting with forwarding state kept (RFC 4724 §4.1): R and F bits, selection
+    /// deferred until the GR peers' End-of-RIBs.
+    #[serde(default)]
+    pub restarting: bool,
+    /// Longest selection deferral when `restarting`, milliseconds; `None`: the default (30 s).
+    #[serde(default)]
+    pub selection_deferral_ms: Option<u64>,
 }
 
 impl SpeakerSpec {
@@ -62,7 +74,17 @@ impl SpeakerSpec {
             peers: Vec::new(),
             routes: Vec::new(),
             cluster_id: None,
+            max_paths: None,
+            restarting: false,
+            selection_deferral_ms: None,
         }
+    }
+
+    /// Starts as a restarting speaker that waits at most `deferral` for End-of-RIBs.
+    pub fn restarting(mut self, deferral: std::time::Duration) -> SpeakerSpec {
+        self.restarting = true;
+        self.selection_deferral_ms = Some(u64::try_from(deferral.as_millis()).unwrap_or(u64::MAX));
+        self
     }
 
     /// Sets the route-reflector cluster ID.
@@ -128,6 +150,35 @@ pub struct PeerSpec {
     /// The peer is a route-reflector client of ours (RFC 4456).
     #[serde(default)]
     pub route_reflector_client: bool,
+    /// Our address as next hop on every route sent to this internal peer.
+    #[serde(default)]
+    pub next_hop_self: bool,
+    /// Times our own AS may appear in a received AS_PATH.
+    #[serde(default)]
+    pub allow_as_in: u8,
+    /// Graceful restart (RFC 4724) with this restart time in seconds; `None`: off.
+    #[serde(default)]
+    pub graceful_restart_time: Option<u16>,
+    /// Prefix limit (RFC 4486 Cease/1).
+    #[serde(default)]
+    pub max_prefixes: Option<MaxPrefixSpec>,
+    /// Import and export filters, in order.
+    #[serde(default)]
+    pub filters: Vec<FilterSpec>,
+}
+
+/// `bgp::MaxPrefix`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaxPrefixSpec {
+    /// More accepted prefixes than this in one family close the session.
+    pub limit: u32,
+    /// Warn at this percentage of the limit.
+    #[serde(default)]
+    pub warning_threshold_percent: u8,
+    /// Start again after this long (milliseconds); `None`: stay down.
+    #[serde(default)]
+    pub restart_after_ms: Option<u64>,
 }
 
 fn default_port() -> u16 {
@@ -165,7 +216,35 @@ impl PeerSpec {
             ipv6: true,
             keep_original_next_hop: false,
             route_reflector_client: false,
+            next_hop_self: false,
+            allow_as_in: 0,
+            graceful_restart_time: None,
+            max_prefixes: None,
+            filters: Vec::new(),
         }
+    }
+
+    /// Graceful restart with this restart time (seconds).
+    pub fn graceful_restart(mut self, restart_time: u16) -> PeerSpec {
+        self.graceful_restart_time = Some(restart_time);
+        self
+    }
+
+    /// Closes the session (Cease/1) when the peer sends more than `limit` prefixes in a
+    /// family; no warning threshold, no automatic restart.
+    pub fn max_prefixes(mut self, limit: u32) -> PeerSpec {
+        self.max_prefixes = Some(MaxPrefixSpec {
+            limit,
+            warning_threshold_percent: 0,
+            restart_after_ms: None,
+        });
+        self
+    }
+
+    /// Adds a filter.
+    pub fn filter(mut self, filter: FilterSpec) -> PeerSpec {
+        self.filters.push(filter);
+        self
     }
 
     /// Makes the peer a route-reflector client of ours.
@@ -261,6 +340,12 @@ impl RouteSpec {
         self.med = Some(med);
         self
     }
+
+    /// Starts the AS_PATH with these ASes.
+    pub fn as_path(mut self, as_path: &[u32]) -> RouteSpec {
+        self.as_path = as_path.to_vec();
+        self
+    }
 }
 
 /// A control request.
@@ -286,6 +371,11 @@ pub enum Request {
         /// The peer.
         peer: PeerSpec,
     },
+    /// Change a peer (`bgp::Speaker::update_peer`: only new filters keep the session up).
+    UpdatePeer {
+        /// The peer's new configuration.
+        peer: PeerSpec,
+    },
     /// Stop a peer's session and forget it.
     RemovePeer {
         /// The peer's address.
@@ -293,6 +383,8 @@ pub enum Request {
     },
     /// Stop every session and exit.
     Shutdown,
+    /// Close every session without NOTIFICATION (graceful restart, RFC 4724 §4.1) and exit.
+    ShutdownForRestart,
 }
 
 /// A control reply.
@@ -337,6 +429,18 @@ pub struct RibEntry {
     pub from: Option<IpAddr>,
     /// Chosen as best.
     pub best: bool,
+    /// One of the equal-cost paths selected with the best (the best included).
+    #[serde(default)]
+    pub multipath: bool,
+    /// Kept from a restarting peer (RFC 4724 §4.2).
+    #[serde(default)]
+    pub stale: bool,
+    /// ORIGINATOR_ID (RFC 4456).
+    #[serde(default)]
+    pub originator_id: Option<Ipv4Addr>,
+    /// CLUSTER_LIST (RFC 4456), in order.
+    #[serde(default)]
+    pub cluster_list: Vec<Ipv4Addr>,
 }
 
 impl RibEntry {
@@ -350,9 +454,9 @@ impl RibEntry {
             local_pref: self.local_pref,
             med: self.med,
             communities: self.communities.clone(),
-            originator_id: None,
-            cluster_list: Vec::new(),
-            stale: false,
+            originator_id: self.originator_id,
+            cluster_list: self.cluster_list.clone(),
+            stale: self.stale,
             best: self.best,
             from: self.from,
         })
@@ -375,6 +479,9 @@ pub struct PeerEntry {
     pub since_unix_ms: u64,
     /// Prefixes accepted from the peer.
     pub prefixes_received: usize,
+    /// Of those, kept stale while the peer restarts (RFC 4724).
+    #[serde(default)]
+    pub prefixes_stale: usize,
     /// Prefixes advertised to the peer.
     pub prefixes_advertised: usize,
     /// Why the session last went down or was refused.

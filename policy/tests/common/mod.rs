@@ -48,7 +48,7 @@ pub fn pod(
 }
 
 pub fn policy(yaml: &str) -> NetworkPolicy {
-    serde_yaml::from_str(yaml).unwrap()
+    serde_yaml_ng::from_str(yaml).unwrap()
 }
 
 pub struct World {

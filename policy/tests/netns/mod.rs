@@ -5,10 +5,14 @@
 #![allow(dead_code)]
 
 use std::fs::File;
+use std::io::Write;
+use std::net::{TcpListener, UdpSocket};
 use std::os::fd::AsRawFd;
 use std::process::{Command, Output};
-use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Once};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 const PREFIX: &str = "tern-pol-";
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -102,4 +106,35 @@ impl Drop for Netns {
             .args(["netns", "del", &self.name])
             .status();
     }
+}
+
+/// Serve "ok" to every TCP connection until `stop` (the listener may live in any namespace).
+pub fn tcp_server(listener: TcpListener, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        while !stop.load(Ordering::SeqCst) {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    let _ = stream.set_nonblocking(false);
+                    let _ = stream.write_all(b"ok");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
+    })
+}
+
+/// Answer "ok" to every UDP datagram until `stop`.
+pub fn udp_server(socket: UdpSocket, stop: Arc<AtomicBool>) -> JoinHandle<()> {
+    socket
+        .set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 64];
+        while !stop.load(Ordering::SeqCst) {
+            if let Ok((_, peer)) = socket.recv_from(&mut buffer) {
+                let _ = socket.send_to(b"ok", peer);
+            }
+        }
+    })
 }

@@ -1,9 +1,10 @@
 //! `bgp` speaker types → `tern.v1` messages.
 
+use std::net::IpAddr;
 use std::time::SystemTime;
 
-use bgp::packet::Origin;
-use bgp::{MessageCounts, PeerStatus, Route, RouteSource, State};
+use bgp::packet::{Origin, PathAttributes};
+use bgp::{AdvertisedRoute, MessageCounts, PeerStatus, ReceivedRoute, Route, RouteSource, State};
 
 use crate::pb;
 
@@ -33,8 +34,7 @@ fn counts(counts: &MessageCounts) -> pb::MessageCounts {
     }
 }
 
-/// One peer. The speaker has no import policy yet, so received = accepted; it does not report
-/// negotiated capabilities yet, so `capabilities` is empty.
+/// One peer. The speaker counts prefixes after import filters only, so received = accepted.
 pub fn peer_status(peer: &PeerStatus) -> pb::PeerStatus {
     let text = |value: Option<String>| value.unwrap_or_default();
     pb::PeerStatus {
@@ -51,7 +51,7 @@ pub fn peer_status(peer: &PeerStatus) -> pb::PeerStatus {
         hold_time: peer.hold_time.map_or(0, u32::from),
         local_address: text(peer.local_address.map(|a| a.to_string())),
         remote_address: text(peer.remote_address.map(|a| a.to_string())),
-        capabilities: Vec::new(),
+        capabilities: peer.capabilities.clone(),
         messages_sent: Some(counts(&peer.messages.sent)),
         messages_received: Some(counts(&peer.messages.received)),
     }
@@ -60,8 +60,49 @@ pub fn peer_status(peer: &PeerStatus) -> pb::PeerStatus {
 /// One path. `best_reason` says, for the best path, which step of the decision process chose
 /// it (from the RIB itself, [`bgp::rib::DecidingStep`]); it is empty for the other paths.
 pub fn route_path(route: &Route) -> pb::RoutePath {
-    let attributes = &route.path.attributes;
-    let (source_peer, source_type, source_router_id) = match route.path.source {
+    let mut path = path_message(
+        route.path.next_hop,
+        &route.path.source,
+        &route.path.attributes,
+    );
+    path.best = route.best;
+    path.best_reason = match (route.best, route.decided_by) {
+        (true, Some(step)) => step.describe().to_string(),
+        _ => String::new(),
+    };
+    path
+}
+
+/// One received route of a peer's Adj-RIB-In (one path per prefix, never "best").
+pub fn received_destination(route: &ReceivedRoute, source: &RouteSource) -> pb::Destination {
+    let mut path = path_message(route.next_hop, source, &route.attributes);
+    path.rejected = !route.accepted;
+    pb::Destination {
+        prefix: route.prefix.to_string(),
+        paths: vec![path],
+    }
+}
+
+/// One route of a peer's Adj-RIB-Out: as the peer gets it, with the source of the best path
+/// it was exported from.
+pub fn advertised_destination(route: &AdvertisedRoute) -> pb::Destination {
+    pb::Destination {
+        prefix: route.prefix.to_string(),
+        paths: vec![path_message(
+            Some(route.next_hop),
+            &route.source,
+            &route.attributes,
+        )],
+    }
+}
+
+/// A path's next hop, source and attributes; not best.
+fn path_message(
+    next_hop: Option<IpAddr>,
+    source: &RouteSource,
+    attributes: &PathAttributes,
+) -> pb::RoutePath {
+    let (source_peer, source_type, source_router_id) = match *source {
         RouteSource::Local => (String::new(), "local".to_string(), String::new()),
         RouteSource::Peer {
             address,
@@ -81,20 +122,17 @@ pub fn route_path(route: &Route) -> pb::RoutePath {
         .collect();
     communities.extend(attributes.large_communities.iter().map(|c| c.to_string()));
     pb::RoutePath {
-        next_hop: route
-            .path
-            .next_hop
-            .map(|n| n.to_string())
-            .unwrap_or_default(),
+        next_hop: next_hop.map(|n| n.to_string()).unwrap_or_default(),
         source_peer,
         source_type,
         source_router_id,
-        best: route.best,
-        best_reason: match (route.best, route.decided_by) {
-            (true, Some(step)) => step.describe().to_string(),
-            _ => String::new(),
-        },
-        as_path: route.as_path(),
+        best: false,
+        best_reason: String::new(),
+        as_path: attributes
+            .as_path
+            .as_ref()
+            .map(|path| path.asns().collect())
+            .unwrap_or_default(),
         origin: match attributes.origin {
             Some(Origin::Igp) => "igp",
             Some(Origin::Egp) => "egp",
@@ -105,6 +143,7 @@ pub fn route_path(route: &Route) -> pb::RoutePath {
         med: attributes.med,
         local_pref: attributes.local_pref,
         communities,
+        rejected: false,
     }
 }
 

@@ -12,19 +12,19 @@
 //! # }
 //! ```
 //!
-//! What the speaker cannot answer yet: Adj-RIB-Out (`UNIMPLEMENTED`), negotiated capabilities
-//! (empty), route refresh / soft reset (`UNIMPLEMENTED`: the speaker has no route-refresh
-//! call). Adj-RIB-In is the peer's paths in the Loc-RIB (there is no import policy yet, so
-//! they are the same). A hard reset needs the peer's configuration: give it with
+//! Adj-RIB-In is what the peer announced, as received (rejected routes flagged); Adj-RIB-Out
+//! is what the peer gets now. Soft reset in sends ROUTE-REFRESH (`FAILED_PRECONDITION` when
+//! the peer lacks the capability or the session is not Established); soft reset out sends our
+//! routes again. A hard reset needs the peer's configuration: give it with
 //! [`SpeakerBackend::with_peer_configs`].
 
 pub mod convert;
 pub mod watch;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
-use bgp::{PeerConfig, Speaker, SpeakerError};
+use bgp::{PeerConfig, RouteSource, Speaker, SpeakerError};
 use tonic::Status;
 
 use crate::api::{NodeApi, WatchStream, parse_address, unimplemented};
@@ -77,6 +77,9 @@ pub fn speaker_status(error: SpeakerError) -> Status {
     match error {
         SpeakerError::UnknownPeer(address) => Status::not_found(format!("no peer {address}")),
         SpeakerError::ShutDown => Status::unavailable("the BGP speaker has shut down"),
+        SpeakerError::NotEstablished(_) | SpeakerError::NoRouteRefresh(_) => {
+            Status::failed_precondition(error.to_string())
+        }
         other => Status::internal(other.to_string()),
     }
 }
@@ -95,29 +98,47 @@ impl NodeApi for SpeakerBackend {
 
     async fn routes(&self, request: pb::ListRoutesRequest) -> Result<Vec<pb::Destination>, Status> {
         let filter = RouteFilter::from_request(&request)?;
-        let mut routes = self.speaker.loc_rib().await.map_err(speaker_status)?;
         match request.table() {
-            pb::Table::LocRib => {}
+            pb::Table::LocRib => {
+                let routes = self.speaker.loc_rib().await.map_err(speaker_status)?;
+                let routes = filter.apply(routes, |r| r.prefix);
+                Ok(convert::destinations(&routes))
+            }
             pb::Table::AdjRibIn => {
                 let peer = parse_address(&request.peer)?;
-                if self
+                let status = self
                     .speaker
                     .peer(peer)
                     .await
                     .map_err(speaker_status)?
-                    .is_none()
-                {
-                    return Err(Status::not_found(format!("no peer {peer}")));
-                }
-                routes.retain(|r| r.path.source.peer_address() == Some(peer));
-                for route in &mut routes {
-                    route.best = false;
-                }
+                    .ok_or_else(|| Status::not_found(format!("no peer {peer}")))?;
+                let source = RouteSource::peer(
+                    status.address,
+                    status.router_id.unwrap_or(Ipv4Addr::UNSPECIFIED),
+                    status.peer_type,
+                );
+                let routes = self
+                    .speaker
+                    .adj_rib_in(peer)
+                    .await
+                    .map_err(speaker_status)?;
+                let routes = filter.apply(routes, |r| r.prefix);
+                Ok(routes
+                    .iter()
+                    .map(|route| convert::received_destination(route, &source))
+                    .collect())
             }
-            pb::Table::AdjRibOut => return Err(unimplemented("Adj-RIB-Out")),
+            pb::Table::AdjRibOut => {
+                let peer = parse_address(&request.peer)?;
+                let routes = self
+                    .speaker
+                    .adj_rib_out(peer)
+                    .await
+                    .map_err(speaker_status)?;
+                let routes = filter.apply(routes, |r| r.prefix);
+                Ok(routes.iter().map(convert::advertised_destination).collect())
+            }
         }
-        let routes = filter.apply(routes, |r| r.prefix);
-        Ok(convert::destinations(&routes))
     }
 
     async fn reset_peer(&self, address: IpAddr) -> Result<(), Status> {
@@ -138,10 +159,25 @@ impl NodeApi for SpeakerBackend {
         address: IpAddr,
         direction: pb::RefreshDirection,
     ) -> Result<(), Status> {
-        let _ = (address, direction);
-        Err(unimplemented(
-            "soft reset (the BGP speaker has no route-refresh operation yet)",
-        ))
+        if matches!(
+            direction,
+            pb::RefreshDirection::In | pb::RefreshDirection::Both
+        ) {
+            self.speaker
+                .refresh_in(address)
+                .await
+                .map_err(speaker_status)?;
+        }
+        if matches!(
+            direction,
+            pb::RefreshDirection::Out | pb::RefreshDirection::Both
+        ) {
+            self.speaker
+                .refresh_out(address)
+                .await
+                .map_err(speaker_status)?;
+        }
+        Ok(())
     }
 
     async fn watch(&self, request: pb::WatchRequest) -> Result<WatchStream, Status> {

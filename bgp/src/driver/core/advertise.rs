@@ -8,7 +8,7 @@
 //! best path; a change is advertised when the export of the new best path differs. Per peer
 //! the core keeps only a count.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -19,7 +19,8 @@ use crate::filter::Filter;
 use crate::fsm::Negotiated;
 use crate::packet::{Afi, RouteRefresh, Safi};
 use crate::rib::{
-    BestChange, ExportCache, ExportContext, Exported, Path, Route, build_updates, end_of_rib,
+    BestChange, ExportCache, ExportContext, Exported, GroupKey, NetChange, Path, Route,
+    build_updates, diff, end_of_rib,
 };
 use crate::speaker::RouteChange;
 
@@ -51,6 +52,7 @@ impl Core {
             IpAddr::V6(v6) => Some(v6),
             IpAddr::V4(_) => self.config.ipv6_next_hop,
         };
+        let codec = negotiated.codec_context();
         let export = ExportContext {
             local_asn: self.config.asn,
             router_id: self.config.router_id,
@@ -67,7 +69,13 @@ impl Core {
             next_hop_self: peer.config.next_hop_self,
             filters: peer.config.filters.clone(),
         };
+        let group = GroupKey::of(&export, codec);
+        let group = self.group_of(group);
+        let Some(peer) = self.peers.get_mut(&address) else {
+            return;
+        };
         peer.established = Some(Established {
+            group,
             epoch,
             negotiated,
             local,
@@ -84,9 +92,17 @@ impl Core {
         }
     }
 
-    /// Publish selection changes and advertise best-path changes to every established peer.
-    /// Nothing leaves while our own restart defers selection.
+    /// Publish selection changes and advertise best-path changes to every established peer,
+    /// after the changes still pending from the current batch of UPDATEs. Nothing leaves
+    /// while our own restart defers selection.
     pub(super) fn propagate(&mut self, changes: Vec<BestChange>) {
+        let changes = if self.pending.is_empty() {
+            changes
+        } else {
+            let mut all = std::mem::take(&mut self.pending);
+            all.extend(changes);
+            all
+        };
         if changes.is_empty() || self.deferral.is_some() {
             return;
         }
@@ -100,7 +116,7 @@ impl Core {
                 decided_by: if best { change.step } else { None },
             };
             // A subscriber that went away meanwhile is fine.
-            let _ = self.routes.send(RouteChange {
+            self.routes.send(RouteChange {
                 prefix: change.prefix,
                 best: change.best.as_ref().map(|path| route(path, true)),
                 multipath: change
@@ -112,8 +128,8 @@ impl Core {
         }
         // Several changes to one prefix: what was advertised before the first, what is best
         // after the last.
-        let mut index: HashMap<IpNetwork, usize> = HashMap::new();
-        let mut net: Vec<(IpNetwork, Option<&Path>, Option<&Path>)> = Vec::new();
+        let mut index: HashMap<IpNetwork, usize> = HashMap::with_capacity(changes.len());
+        let mut net: Vec<NetChange<'_>> = Vec::with_capacity(changes.len());
         for change in &changes {
             match index.get(&change.prefix) {
                 Some(&i) => net[i].2 = change.best.as_ref(),
@@ -127,33 +143,7 @@ impl Core {
                 }
             }
         }
-        for peer in self.peers.values_mut() {
-            let Some(established) = &peer.established else {
-                continue;
-            };
-            if established.table == TableState::NotSent {
-                continue;
-            }
-            let mut cache = ExportCache::new(&established.export);
-            let mut announce: Vec<(IpNetwork, Exported)> = Vec::new();
-            let mut withdraw = Vec::new();
-            for (prefix, previous, best) in &net {
-                if !established.table.covers(prefix) {
-                    continue;
-                }
-                let before = previous.and_then(|path| cache.export(prefix, path));
-                let after = best.and_then(|path| cache.export(prefix, path));
-                diff(
-                    prefix,
-                    before,
-                    after,
-                    &mut announce,
-                    &mut withdraw,
-                    &mut peer.advertised,
-                );
-            }
-            send(peer, announce, withdraw);
-        }
+        self.advertise_net(&net);
     }
 
     /// ROUTE-REFRESH (RFC 2918): send what we advertise in that family again.
@@ -174,7 +164,7 @@ impl Core {
                 Afi::Ipv6 => prefix.is_ipv6(),
                 Afi::Other(_) => false,
             })
-            .filter_map(|(prefix, path)| cache.export(&prefix, path).map(|e| (prefix, e)))
+            .filter_map(|(prefix, path)| cache.export(&prefix, &path).map(|e| (prefix, e)))
             .collect();
         send(peer, announce, Vec::new());
     }
@@ -190,6 +180,15 @@ impl Core {
         };
         let old = established.export.clone();
         established.export.filters = filters;
+        let key = GroupKey::of(&established.export, established.negotiated.codec_context());
+        let group = self.group_of(key);
+        let Some(peer) = self.peers.get_mut(&address) else {
+            return;
+        };
+        let Some(established) = &mut peer.established else {
+            return;
+        };
+        established.group = group;
         let mut before_cache = ExportCache::new(&old);
         let mut after_cache = ExportCache::new(&established.export);
         let mut announce = Vec::new();
@@ -198,16 +197,10 @@ impl Core {
             if !established.table.covers(&prefix) {
                 break;
             }
-            let before = before_cache.export(&prefix, path);
-            let after = after_cache.export(&prefix, path);
-            diff(
-                &prefix,
-                before,
-                after,
-                &mut announce,
-                &mut withdraw,
-                &mut peer.advertised,
-            );
+            let before = before_cache.export(&prefix, &path);
+            let after = after_cache.export(&prefix, &path);
+            let delta = diff(&prefix, before, after, &mut announce, &mut withdraw);
+            peer.advertised = peer.advertised.saturating_add_signed(delta);
         }
         send(peer, announce, withdraw);
     }
@@ -223,7 +216,7 @@ impl Core {
                 multipath: selected.len() > 1,
                 decided_by: if best { step } else { None },
             };
-            let _ = self.routes.send(RouteChange {
+            self.routes.send(RouteChange {
                 prefix,
                 best: selected.first().map(|path| route(path, true)),
                 multipath: selected.iter().skip(1).map(|p| route(p, false)).collect(),
@@ -274,7 +267,7 @@ fn send_chunk(rib: &crate::rib::LocRib, peer: &mut Peer) {
             break;
         }
         after = Some(prefix);
-        if let Some(exported) = cache.export(&prefix, path) {
+        if let Some(exported) = cache.export(&prefix, &path) {
             announce.push((prefix, exported));
         }
     }
@@ -301,31 +294,8 @@ fn send_chunk(rib: &crate::rib::LocRib, peer: &mut Peer) {
     });
 }
 
-/// Add to `announce` / `withdraw` what turns `before` into `after`, counting advertisements.
-fn diff(
-    prefix: &IpNetwork,
-    before: Option<Exported>,
-    after: Option<Exported>,
-    announce: &mut Vec<(IpNetwork, Exported)>,
-    withdraw: &mut Vec<IpNetwork>,
-    advertised: &mut usize,
-) {
-    match (before, after) {
-        (before, Some(after)) if before.as_ref() != Some(&after) => {
-            if before.is_none() {
-                *advertised += 1;
-            }
-            announce.push((*prefix, after));
-        }
-        (Some(_), None) => {
-            *advertised = advertised.saturating_sub(1);
-            withdraw.push(*prefix);
-        }
-        _ => {}
-    }
-}
-
-fn send(peer: &Peer, announce: Vec<(IpNetwork, Exported)>, withdraw: Vec<IpNetwork>) {
+/// Pack and send `announce` and `withdraw` to the peer on its own.
+pub(super) fn send(peer: &Peer, announce: Vec<(IpNetwork, Exported)>, withdraw: Vec<IpNetwork>) {
     let Some(established) = &peer.established else {
         return;
     };

@@ -20,7 +20,7 @@ use std::collections::HashSet;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use tracing::info;
+use tracing::{debug, info};
 
 use crate::fsm::DownReason;
 use crate::packet::{Afi, NotificationCode, Safi};
@@ -179,6 +179,7 @@ impl Core {
             }
             changes = self.sweep_stale(address, family);
         }
+        debug!(peer = %address, ?family, best_changes = changes.len(), "End-of-RIB received");
         self.propagate(changes);
         if complete {
             self.peer_finished_restart(address);

@@ -8,17 +8,25 @@
 //! - `peers`: adding, changing, removing peers; events from session tasks;
 //! - `import`: UPDATEs through loop checks and import filters into Adj-RIB-In and Loc-RIB;
 //! - `advertise`: route changes out to subscribers and peers (Adj-RIB-Out derived, not kept);
+//! - `groups`: peers with the same export share one export, packing and encoding of each
+//!   batch of changes (update groups, [`crate::rib::update_group`]);
 //! - `routes`: local origination;
 //! - `graceful_restart`: RFC 4724 helper and restarting-speaker behaviour;
 //! - `max_prefix`: the per-peer prefix limit (RFC 4486).
+//!
+//! UPDATEs already waiting are imported together and their net change advertised once per
+//! batch (at most `EVENT_BATCH` events or `CHANGE_BATCH` changes); any other event or command
+//! first advertises what is pending.
 //!
 //! The core's own timers (graceful restart, selection deferral, max-prefix restart) are
 //! deadlines in a [`Timers`] it sleeps on between messages.
 
 mod advertise;
 mod graceful_restart;
+mod groups;
 mod import;
 mod max_prefix;
+mod operations;
 mod peers;
 mod routes;
 
@@ -29,7 +37,7 @@ use std::time::{Duration, SystemTime};
 
 use ipnetwork::IpNetwork;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, sleep_until};
 use tracing::debug;
@@ -37,14 +45,17 @@ use tracing::debug;
 use crate::fsm::{Negotiated, State};
 use crate::packet::{Afi, PathAttributes, Safi};
 use crate::rib::{
-    AdjRibIn, AttributeInterner, ExportContext, LocRib, PeerType, Route, RouteSource,
+    AdjRibIn, AttributeInterner, BestChange, ExportContext, GroupKey, LocRib, PeerType, Route,
+    RouteSource,
 };
+use crate::speaker::feed::RouteFeed;
 use crate::speaker::status::SharedCounters;
-use crate::speaker::{PeerConfig, PeerStatus, RouteChange, SpeakerConfig, SpeakerError};
+use crate::speaker::{PeerConfig, PeerStatus, SpeakerConfig, SpeakerError};
 
 use super::listener::Accepted;
 use super::peer::{PeerCommand, PeerEventEnvelope};
 use super::timers::Timers;
+pub use operations::PeerOperation;
 
 /// Requests from the [`crate::Speaker`] handle.
 #[derive(Debug)]
@@ -60,6 +71,8 @@ pub enum Command {
     Shutdown(oneshot::Sender<()>),
     /// Close every session without NOTIFICATION (graceful restart of this speaker).
     ShutdownForRestart(oneshot::Sender<()>),
+    /// Soft reset and per-peer views.
+    Peer(PeerOperation),
 }
 
 /// The core's own timers.
@@ -78,6 +91,8 @@ pub enum CoreTimer {
 /// The session of a peer while it is Established.
 #[derive(Debug)]
 struct Established {
+    /// The update group ([`Core::groups`]) of the session.
+    group: usize,
     epoch: u64,
     negotiated: Negotiated,
     local: SocketAddr,
@@ -159,7 +174,7 @@ pub struct Core {
     peers: HashMap<IpAddr, Peer>,
     listeners: Vec<Arc<TcpListener>>,
     listener_tasks: Vec<JoinHandle<()>>,
-    routes: broadcast::Sender<RouteChange>,
+    routes: RouteFeed,
     events: mpsc::Sender<PeerEventEnvelope>,
     next_instance: u64,
     timers: Timers<CoreTimer>,
@@ -168,7 +183,17 @@ pub struct Core {
     /// While we restart: the GR peers whose End-of-RIB we still wait for before selecting
     /// and advertising (RFC 4724 §4.1). `None` when not deferring.
     deferral: Option<graceful_restart::Deferral>,
+    /// Loc-RIB changes of the UPDATEs of the current batch, not advertised yet; every
+    /// [`Core::propagate`] sends them first, and each batch of events ends with one.
+    pending: Vec<BestChange>,
+    /// Update groups by number (never removed: few, and small).
+    groups: Vec<GroupKey>,
 }
+
+/// Most peer events handled before the changes they caused are advertised.
+const EVENT_BATCH: usize = 256;
+/// Advertise once this many Loc-RIB changes are pending.
+const CHANGE_BATCH: usize = 16 * 1024;
 
 /// Channels the core task reads.
 pub struct Inbox {
@@ -182,7 +207,7 @@ impl Core {
         config: SpeakerConfig,
         listeners: Vec<Arc<TcpListener>>,
         listener_tasks: Vec<JoinHandle<()>>,
-        routes: broadcast::Sender<RouteChange>,
+        routes: RouteFeed,
         events: mpsc::Sender<PeerEventEnvelope>,
     ) -> Self {
         let mut timers = Timers::default();
@@ -202,6 +227,8 @@ impl Core {
             timers,
             interner: AttributeInterner::new(),
             deferral,
+            pending: Vec::new(),
+            groups: Vec::new(),
         }
     }
 
@@ -232,7 +259,21 @@ impl Core {
                         self.timer_expired(timer);
                     }
                 }
-                Some(envelope) = inbox.events.recv() => self.peer_event(envelope),
+                Some(envelope) = inbox.events.recv() => {
+                    // Take what else is already waiting, then advertise the net change once:
+                    // one export, packing and write per batch instead of per UPDATE.
+                    self.peer_event(envelope);
+                    for _ in 1..EVENT_BATCH {
+                        let Ok(envelope) = inbox.events.try_recv() else {
+                            break;
+                        };
+                        self.peer_event(envelope);
+                        if self.pending.len() >= CHANGE_BATCH {
+                            break;
+                        }
+                    }
+                    self.propagate(Vec::new());
+                }
                 Some((stream, remote)) = inbox.accepted.recv() => {
                     let address = canonical(remote.ip());
                     match self.peers.get(&address) {
@@ -247,6 +288,7 @@ impl Core {
     }
 
     fn command(&mut self, command: Command) {
+        self.propagate(Vec::new());
         match command {
             Command::AddPeer(config, reply) => {
                 let _ = reply.send(self.add_peer(config));
@@ -276,11 +318,13 @@ impl Core {
                 self.propagate(changes);
                 let _ = reply.send(());
             }
+            Command::Peer(operation) => self.peer_operation(operation),
             Command::Shutdown(_) | Command::ShutdownForRestart(_) => {}
         }
     }
 
     fn timer_expired(&mut self, timer: CoreTimer) {
+        self.propagate(Vec::new());
         match timer {
             CoreTimer::PeerRestart(address) | CoreTimer::StaleRoutes(address) => {
                 self.restart_time_over(address);
@@ -334,6 +378,11 @@ impl Core {
                 hold_time: peer.established.as_ref().map(|e| e.negotiated.hold_time),
                 local_address: peer.established.as_ref().map(|e| e.local),
                 remote_address: peer.established.as_ref().map(|e| e.remote),
+                capabilities: peer
+                    .established
+                    .as_ref()
+                    .map(|e| e.negotiated.capability_names())
+                    .unwrap_or_default(),
                 messages: peer.counters.snapshot(),
             })
             .collect();

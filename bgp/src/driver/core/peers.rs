@@ -218,6 +218,14 @@ impl Core {
         if peer.instance != envelope.instance {
             return;
         }
+        // Only UPDATEs batch; anything else sees every earlier change advertised.
+        let batches = matches!(&envelope.event, PeerEvent::Update(update) if update.end_of_rib_family().is_none());
+        if !batches && !self.pending.is_empty() {
+            self.propagate(Vec::new());
+        }
+        let Some(peer) = self.peers.get_mut(&address) else {
+            return;
+        };
         match envelope.event {
             PeerEvent::State(state) => {
                 peer.state = state;
@@ -246,7 +254,7 @@ impl Core {
                 Some(family) => self.end_of_rib_received(address, family),
                 None => {
                     let changes = self.import(address, *update);
-                    self.propagate(changes);
+                    self.pending.extend(changes);
                     self.check_max_prefixes(address);
                 }
             },

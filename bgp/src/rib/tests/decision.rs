@@ -296,5 +296,5 @@ fn loc_rib_reports_multipath_changes_and_why_each_path_lost() {
         .pop()
         .expect("selection changed");
     assert!(change.multipath.is_empty());
-    assert_eq!(rib.selected(&p), std::slice::from_ref(&first));
+    assert_eq!(rib.selected(&p), vec![first.clone()]);
 }

@@ -81,7 +81,7 @@ fn higher_local_pref_then_shorter_as_path_then_external_then_lower_router_id() {
             for p_ in order {
                 rib.insert(p, p_.clone());
             }
-            assert_eq!(rib.best(&p), Some(&better));
+            assert_eq!(rib.best(&p), Some(better.clone()));
         }
     }
 }

@@ -41,7 +41,7 @@ async fn connection(stream: UnixStream, speaker: Speaker, shutdown: mpsc::Sender
     while let Ok(Some(line)) = lines.next_line().await {
         let (reply, stop) = match serde_json::from_str::<Request>(&line) {
             Ok(request) => {
-                let stop = request == Request::Shutdown;
+                let stop = matches!(request, Request::Shutdown | Request::ShutdownForRestart);
                 (handle(&speaker, request).await, stop)
             }
             Err(e) => (
@@ -86,10 +86,17 @@ async fn handle(speaker: &Speaker, request: Request) -> Reply {
         }
         Request::AddPeer { peer } => {
             info!(address = %peer.address, asn = peer.asn, "add peer");
-            speaker
-                .add_peer(convert::peer_config(&peer))
-                .await
-                .map(|()| Reply::Ok)
+            match convert::peer_config(&peer) {
+                Ok(config) => speaker.add_peer(config).await.map(|()| Reply::Ok),
+                Err(message) => Ok(Reply::Error { message }),
+            }
+        }
+        Request::UpdatePeer { peer } => {
+            info!(address = %peer.address, asn = peer.asn, "update peer");
+            match convert::peer_config(&peer) {
+                Ok(config) => speaker.update_peer(config).await.map(|()| Reply::Ok),
+                Err(message) => Ok(Reply::Error { message }),
+            }
         }
         Request::RemovePeer { address } => {
             info!(%address, "remove peer");
@@ -98,6 +105,10 @@ async fn handle(speaker: &Speaker, request: Request) -> Reply {
         Request::Shutdown => {
             info!("shutdown requested");
             speaker.shutdown().await.map(|()| Reply::Ok)
+        }
+        Request::ShutdownForRestart => {
+            info!("shutdown for graceful restart requested");
+            speaker.shutdown_for_restart().await.map(|()| Reply::Ok)
         }
     };
     result.unwrap_or_else(|e| Reply::Error {

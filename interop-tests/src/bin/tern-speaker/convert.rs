@@ -3,11 +3,11 @@
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bgp::packet::{AsPath, Community, PathAttributes};
-use bgp::{Families, PeerConfig, PeerStatus, Route};
+use bgp::{Families, GracefulRestartConfig, MaxPrefix, PeerConfig, PeerStatus, Route};
 use interop_tests::tern::{PeerEntry, PeerSpec, RibEntry, RouteSpec};
 
-/// A peer as the speaker takes it.
-pub fn peer_config(spec: &PeerSpec) -> PeerConfig {
+/// A peer as the speaker takes it; an error names a filter the speaker cannot take.
+pub fn peer_config(spec: &PeerSpec) -> Result<PeerConfig, String> {
     let mut config = PeerConfig::new(spec.address, spec.asn);
     config.port = spec.port;
     config.local_address = spec.local_address;
@@ -23,7 +23,24 @@ pub fn peer_config(spec: &PeerSpec) -> PeerConfig {
     };
     config.keep_original_next_hop = spec.keep_original_next_hop;
     config.route_reflector_client = spec.route_reflector_client;
-    config
+    config.next_hop_self = spec.next_hop_self;
+    config.allow_as_in = spec.allow_as_in;
+    config.graceful_restart = spec
+        .graceful_restart_time
+        .map(|seconds| GracefulRestartConfig {
+            restart_time: Duration::from_secs(u64::from(seconds)),
+        });
+    config.max_prefixes = spec.max_prefixes.map(|max| MaxPrefix {
+        limit: max.limit,
+        warning_threshold_percent: max.warning_threshold_percent,
+        restart_after: max.restart_after_ms.map(Duration::from_millis),
+    });
+    config.filters = spec
+        .filters
+        .iter()
+        .map(|filter| filter.to_filter())
+        .collect::<Result<_, _>>()?;
+    Ok(config)
 }
 
 /// The attributes of an originated route.
@@ -59,6 +76,10 @@ pub fn rib_entry(route: &Route) -> RibEntry {
         communities,
         from: route.path.source.peer_address(),
         best: route.best,
+        multipath: route.multipath,
+        stale: route.path.stale,
+        originator_id: attributes.originator_id,
+        cluster_list: attributes.cluster_list.clone(),
     }
 }
 
@@ -71,6 +92,7 @@ pub fn peer_entry(status: &PeerStatus) -> PeerEntry {
         state: status.state.to_string(),
         since_unix_ms: unix_ms(status.since),
         prefixes_received: status.prefixes_received,
+        prefixes_stale: status.prefixes_stale,
         prefixes_advertised: status.prefixes_advertised,
         last_error: status.last_error.clone(),
         hold_time: status.hold_time,

@@ -3,9 +3,11 @@
 //! `tern-speaker --config FILE.json --control SOCKET` starts the speaker described by the
 //! JSON file (`interop_tests::tern::SpeakerSpec`: AS, router id, listen addresses, next hops,
 //! peers, originated routes), then answers newline-delimited JSON requests on the unix socket
-//! (`rib`, `peers`, `originate`, `withdraw`, `add_peer`, `remove_peer`, `shutdown`). Logs go to
-//! stderr (`RUST_LOG`, default `info`). SIGTERM, SIGINT or a `shutdown` request stop every
-//! session with a Cease NOTIFICATION and exit 0.
+//! (`rib`, `peers`, `originate`, `withdraw`, `add_peer`, `update_peer`, `remove_peer`,
+//! `shutdown`, `shutdown_for_restart`). Logs go to stderr (`RUST_LOG`, default `info`).
+//! SIGTERM, SIGINT or a `shutdown` request stop every session with a Cease NOTIFICATION and
+//! exit 0; `shutdown_for_restart` closes them without one (RFC 4724 graceful restart) and
+//! exits 0.
 
 mod control;
 mod convert;
@@ -52,6 +54,13 @@ async fn main() -> anyhow::Result<()> {
     config.ipv4_next_hop = spec.ipv4_next_hop;
     config.ipv6_next_hop = spec.ipv6_next_hop;
     config.cluster_id = spec.cluster_id;
+    if let Some(max_paths) = spec.max_paths {
+        config.max_paths = max_paths;
+    }
+    config.restarting = spec.restarting;
+    if let Some(deferral) = spec.selection_deferral_ms {
+        config.selection_deferral = std::time::Duration::from_millis(deferral);
+    }
     let speaker = Speaker::start(config).await.context("start speaker")?;
     info!(asn = spec.asn, router_id = %spec.router_id, listen = ?speaker.listen_addresses(), "speaker started");
     for route in &spec.routes {
@@ -61,8 +70,10 @@ async fn main() -> anyhow::Result<()> {
             .with_context(|| format!("originate {}", route.prefix))?;
     }
     for peer in &spec.peers {
+        let config = convert::peer_config(peer)
+            .map_err(|e| anyhow::anyhow!("peer {}: {e}", peer.address))?;
         speaker
-            .add_peer(convert::peer_config(peer))
+            .add_peer(config)
             .await
             .with_context(|| format!("add peer {}", peer.address))?;
     }

@@ -50,6 +50,10 @@ fn static_route(route: &Route) -> String {
     if let Some(med) = route.med {
         let _ = write!(attributes, " bgp_med = {med};");
     }
+    // An unset bgp_path reads as empty: prepend the last AS first.
+    for asn in route.as_path.iter().rev() {
+        let _ = write!(attributes, " bgp_path.prepend({asn});");
+    }
     match attributes.is_empty() {
         true => format!("route {} {destination};", route.prefix),
         false => format!("route {} {destination} {{{attributes} }};", route.prefix),

@@ -5,7 +5,7 @@
 pub mod config;
 pub mod parse;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::PathBuf;
 
@@ -44,8 +44,34 @@ impl Bird {
             socket_path: dir.join("bird.ctl"),
             pid_path: dir.join("bird.pid"),
         };
-        bird.launch()?;
+        bird.launch(false)?;
         Ok(bird)
+    }
+
+    /// First half of a graceful restart (RFC 4724): `birdc graceful restart` makes BIRD
+    /// close its sessions without NOTIFICATION and exit, so neighbors with graceful restart
+    /// keep its routes as stale. Needs `graceful restart on` (neighbor `graceful_restart`).
+    pub fn graceful_shutdown(&mut self) -> Result<()> {
+        let output = self.birdc(&["graceful", "restart"])?;
+        if !output.contains("Graceful restart") {
+            return Err(Error::parse(
+                "birdc graceful restart",
+                "not started",
+                &output,
+            ));
+        }
+        self.daemon.wait_exit(
+            "BIRD (graceful restart)",
+            std::time::Duration::from_secs(10),
+        )
+    }
+
+    /// Second half: `change` edits the configuration, then BIRD starts with `-R` (recovery:
+    /// the F bit in its capability; it waits for its neighbors' End-of-RIBs, then sends its
+    /// routes and its own End-of-RIB).
+    pub fn recover(&mut self, change: impl FnOnce(&mut PeerConfig)) -> Result<()> {
+        change(&mut self.config);
+        self.launch(true)
     }
 
     /// Path of the control socket (for `birdc -s`).
@@ -69,24 +95,23 @@ impl Bird {
         Ok(())
     }
 
-    fn launch(&mut self) -> Result<()> {
+    /// Starts BIRD; `recovering`: with `-R` (graceful-restart recovery).
+    fn launch(&mut self, recovering: bool) -> Result<()> {
         self.write_config()?;
         let _ = std::fs::remove_file(&self.socket_path);
-        let process = spawn_in(
-            &self.host,
-            "bird",
-            "bird",
-            &[
-                "-f",
-                "-c",
-                self.config_path.to_str().unwrap_or_default(),
-                "-s",
-                self.socket_path.to_str().unwrap_or_default(),
-                "-P",
-                self.pid_path.to_str().unwrap_or_default(),
-            ],
-            &[],
-        )?;
+        let mut args = vec![
+            "-f",
+            "-c",
+            self.config_path.to_str().unwrap_or_default(),
+            "-s",
+            self.socket_path.to_str().unwrap_or_default(),
+            "-P",
+            self.pid_path.to_str().unwrap_or_default(),
+        ];
+        if recovering {
+            args.push("-R");
+        }
+        let process = spawn_in(&self.host, "bird", "bird", &args, &[])?;
         self.daemon.set(process);
         wait_until("birdc to answer", STARTUP_TIMEOUT, || {
             self.daemon.check_running()?;
@@ -136,7 +161,21 @@ impl BgpPeer for Bird {
             .enumerate()
             .map(|(index, n)| (config::protocol_name(index), n.address))
             .collect();
-        parse::routes(&output, &neighbors)
+        let mut routes = parse::routes(&output, &neighbors)?;
+        if self.config.neighbors.iter().any(|n| n.graceful_restart) {
+            let restarting =
+                parse::graceful_restart_active(&self.birdc(&["show", "protocols", "all"])?);
+            let stale: HashSet<IpAddr> = restarting
+                .iter()
+                .filter_map(|protocol| neighbors.get(protocol).copied())
+                .collect();
+            for route in &mut routes {
+                if route.from.is_some_and(|from| stale.contains(&from)) {
+                    route.stale = true;
+                }
+            }
+        }
+        Ok(routes)
     }
 
     fn session_state(&self, neighbor: IpAddr) -> Result<SessionState> {
@@ -166,7 +205,7 @@ impl BgpPeer for Bird {
 
     fn restart(&mut self) -> Result<()> {
         self.stop()?;
-        self.launch()
+        self.launch(false)
     }
 
     fn freeze(&self) -> Result<()> {

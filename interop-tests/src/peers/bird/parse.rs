@@ -3,10 +3,13 @@
 //! Route output: a header line per path (`PREFIX  TYPE [PROTO TIME (from ADDR)] * (PREF)
 //! [AS...]`, the prefix left blank for further paths of the same prefix), then tab-indented
 //! attribute lines (`BGP.as_path: 65002 65001`, `BGP.next_hop: 2001:db8::2 fe80::1`, ...).
-//! BIRD does not print a graceful-restart stale flag; a path carrying the LLGR_STALE community
-//! (65535:6) is reported stale.
+//! BIRD does not print a graceful-restart stale flag per route: a path carrying the LLGR_STALE
+//! community (65535:6) is reported stale, and [`graceful_restart_active`] finds the sessions
+//! whose neighbor is restarting (`Neighbor graceful restart active` in `show protocols all`,
+//! printed from the session's drop until the neighbor's End-of-RIBs): all their paths are
+//! stale.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr};
 
 use ipnetwork::IpNetwork;
@@ -174,6 +177,23 @@ fn apply_attribute(pending: &mut Pending, attribute: &str, output: &str) -> Resu
     Ok(())
 }
 
+/// The protocols of `show protocols all` that say `Neighbor graceful restart active`.
+pub fn graceful_restart_active(output: &str) -> HashSet<String> {
+    let mut active = HashSet::new();
+    let mut protocol = None;
+    for line in output.lines() {
+        if line.starts_with(|c: char| c.is_ascii_alphanumeric()) {
+            protocol = line.split_whitespace().next().map(str::to_string);
+        } else if line.trim() == "Neighbor graceful restart active"
+            && let Some(name) = &protocol
+        {
+            active.insert(name.clone());
+        }
+    }
+    active.remove("BIRD");
+    active
+}
+
 /// The `BGP state:` of `show protocols all NAME`; a protocol that is down (disabled, or not
 /// started) has no such line and is Idle.
 pub fn session_state(output: &str) -> SessionState {
@@ -246,6 +266,22 @@ Table master6:
         assert_eq!(second.cluster_list.len(), 2);
         assert_eq!(second.from, Some("198.18.0.9".parse().unwrap()));
         assert_eq!(routes[2].next_hop, "2001:db8::2".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn restarting_neighbors_are_found_per_protocol() {
+        let output = "BIRD 2.0.12 ready.
+Name       Proto      Table      State  Since         Info
+n0         BGP        ---        start  09:33:23.904  Active        Socket: Connection closed
+  BGP state:          Active
+    Neighbor address: 198.18.34.1
+    Neighbor graceful restart active
+    Restart timer:    4.555/-
+n1         BGP        ---        up     09:33:22.904  Established
+  BGP state:          Established
+";
+        let active = graceful_restart_active(output);
+        assert_eq!(active, HashSet::from(["n0".to_string()]));
     }
 
     #[test]

@@ -49,6 +49,9 @@ impl ExaBgp {
         if config.neighbors.iter().any(|n| n.route_reflector_client) {
             return Err(Error::Unsupported("ExaBGP is not a route reflector".into()));
         }
+        if let Some(route) = config.routes.iter().find(|r| !r.as_path.is_empty()) {
+            return Err(no_as_path(route));
+        }
         let mut exabgp = ExaBgp {
             host: host.clone(),
             config,
@@ -172,6 +175,9 @@ impl BgpPeer for ExaBgp {
     }
 
     fn announce(&mut self, route: Route) -> Result<()> {
+        if !route.as_path.is_empty() {
+            return Err(no_as_path(&route));
+        }
         self.command(&format!("announce route {}", config::route_spec(&route)))?;
         self.config.upsert_route(route);
         Ok(())
@@ -211,4 +217,11 @@ impl BgpPeer for ExaBgp {
     fn thaw(&self) -> Result<()> {
         self.daemon.running("exabgp")?.thaw()
     }
+}
+
+fn no_as_path(route: &Route) -> Error {
+    Error::Unsupported(format!(
+        "the ExaBGP driver does not set AS paths ({})",
+        route.prefix
+    ))
 }

@@ -36,6 +36,10 @@ pub fn route_map_sets(route: &Route) -> Vec<String> {
     if let Some(med) = route.med {
         sets.push(format!("set metric {med}"));
     }
+    if !route.as_path.is_empty() {
+        let path: Vec<String> = route.as_path.iter().map(u32::to_string).collect();
+        sets.push(format!("set as-path prepend {}", path.join(" ")));
+    }
     match route.next_hop {
         Some(std::net::IpAddr::V4(next_hop)) => sets.push(format!("set ip next-hop {next_hop}")),
         Some(std::net::IpAddr::V6(next_hop)) => {

@@ -117,6 +117,11 @@ impl GoBgp {
             args.push("med".into());
             args.push(med.to_string());
         }
+        if !route.as_path.is_empty() {
+            let path: Vec<String> = route.as_path.iter().map(u32::to_string).collect();
+            args.push("aspath".into());
+            args.push(path.join(","));
+        }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         self.gobgp(&args)?;
         Ok(())

@@ -1,0 +1,241 @@
+//! The conformance cases, in three groups. Each `check` probes the whole matrix.
+
+use policy::NftRunner;
+use serde_json::json;
+
+use crate::{DENY_IN_X, DENY_OUT_Y, Suite};
+
+/// Default deny, allow all, and the selector shapes of peers.
+pub fn selectors(suite: &mut Suite) {
+    suite.set_policies(&[]);
+    suite.check("no policy");
+
+    suite.set_policies(&[DENY_IN_X]);
+    suite.check("default deny ingress (x)");
+
+    suite.set_policies(&[DENY_OUT_Y]);
+    suite.check("default deny egress (y)");
+
+    suite.set_policies(&[
+        DENY_IN_X,
+        "metadata: {name: allow-all-in, namespace: x}
+spec: {podSelector: {}, ingress: [{}]}",
+        DENY_OUT_Y,
+        "metadata: {name: allow-all-out, namespace: y}
+spec: {podSelector: {}, policyTypes: [Egress], egress: [{}]}",
+    ]);
+    suite.check("allow all over default deny (x in, y out)");
+
+    suite.set_policies(&["metadata: {name: a-from-own-ns, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{podSelector: {}}]}]"]);
+    suite.check("peer podSelector {} = own namespace");
+
+    suite.set_policies(&["metadata: {name: a-from-all-ns, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{namespaceSelector: {}}]}]"]);
+    suite.check("peer namespaceSelector {} = all namespaces");
+
+    suite.set_policies(&["metadata: {name: nil-selector, namespace: z}
+spec:
+  ingress: [{from: [{podSelector: {matchLabels: {pod: a}}}]}]"]);
+    suite.check("nil policy podSelector, labelled peer");
+
+    suite.set_policies(&["metadata: {name: and-peer, namespace: x}
+spec:
+  podSelector: {}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: y}}, podSelector: {matchLabels: {pod: b}}}]}]"]);
+    suite.check("AND within a peer (ns y and pod b)");
+
+    suite.set_policies(&["metadata: {name: or-peers, namespace: x}
+spec:
+  podSelector: {}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: y}}}, {podSelector: {matchLabels: {pod: b}}}]}]"]);
+    suite.check("OR across peers (ns y, or pod b of x)");
+
+    suite.set_policies(&["metadata: {name: expressions, namespace: y}
+spec:
+  podSelector: {matchExpressions: [{key: pod, operator: NotIn, values: [c]}]}
+  policyTypes: [Ingress, Egress]
+  ingress:
+    - from:
+        - namespaceSelector: {matchExpressions: [{key: ns, operator: In, values: [x, z]}]}
+          podSelector: {matchExpressions: [{key: pod, operator: In, values: [a, c]}]}
+        - podSelector: {matchExpressions: [{key: missing, operator: DoesNotExist}, {key: pod, operator: Exists}]}
+  egress:
+    - to: [{namespaceSelector: {matchExpressions: [{key: ns, operator: NotIn, values: [x]}]}}]"]);
+    suite.check("matchExpressions In/NotIn/Exists/DoesNotExist");
+}
+
+/// ipBlock with except, named ports, endPort, single protocols.
+pub fn blocks_and_ports(suite: &mut Suite) {
+    let (xb, yc, zb) = (
+        suite.address("x/b"),
+        suite.address("y/c"),
+        suite.address("z/b"),
+    );
+    suite.set_policies(&[&format!(
+        "metadata: {{name: blocks-in, namespace: z}}
+spec:
+  podSelector: {{}}
+  ingress:
+    - from:
+        - ipBlock: {{cidr: 198.19.0.0/16, except: ['{xb}/32', '{yc}/32']}}
+        - namespaceSelector: {{matchLabels: {{ns: y}}}}"
+    )]);
+    suite.check("ipBlock except on pod IPs (ingress; ns y re-allows y/c)");
+
+    let node2 = suite.cluster.nodes[1].pod_cidr.clone();
+    suite.set_policies(&[&format!(
+        "metadata: {{name: blocks-out, namespace: x}}
+spec:
+  podSelector: {{matchLabels: {{pod: a}}}}
+  policyTypes: [Egress]
+  egress: [{{to: [{{ipBlock: {{cidr: {node2}, except: ['{zb}/32']}}}}]}}]"
+    )]);
+    suite.check("ipBlock except on pod IPs (egress)");
+
+    suite.set_policies(&[
+        "metadata: {name: named-in, namespace: x}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: serve-web}]}]",
+        "metadata: {name: named-out, namespace: y}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {}}], ports: [{protocol: UDP, port: serve-dns}]}]",
+    ]);
+    suite.check("named ports (per-pod numbers, both directions)");
+
+    suite.set_policies(&[
+        "metadata: {name: range-in, namespace: z}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: 79, endPort: 80}, {protocol: UDP, port: 81, endPort: 90}]}]",
+        "metadata: {name: range-out, namespace: x}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{ports: [{port: 81, endPort: 81}]}]",
+    ]);
+    suite.check("endPort ranges");
+
+    suite.set_policies(&["metadata: {name: udp-only, namespace: y}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{protocol: UDP}]}]"]);
+    suite.check("UDP only (every UDP port)");
+
+    suite.set_policies(&["metadata: {name: sctp-only, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{ports: [{protocol: SCTP, port: 80}]}]"]);
+    suite.check("SCTP only still isolates TCP and UDP");
+    let node = suite.cluster.pod("x/a").node;
+    let table = suite.programmers[node].runner().list().unwrap();
+    assert!(
+        table.contains("sctp . 80"),
+        "the SCTP rule reached the kernel table:\n{table}"
+    );
+}
+
+/// Several policies at once, replies, and live changes of policies and labels.
+pub fn stacking_and_changes(suite: &mut Suite) {
+    let stacked = [
+        "metadata: {name: deny-all, namespace: x}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}",
+        "metadata: {name: a-from-y, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: y}}}], ports: [{port: 80}]}]",
+        "metadata: {name: a-from-z-udp, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: z}}}], ports: [{protocol: UDP}]}]",
+        "metadata: {name: out-to-y, namespace: x}
+spec:
+  podSelector: {}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {matchLabels: {ns: y}}}]}]",
+        "metadata: {name: b-out-to-zc, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: b}}
+  policyTypes: [Egress]
+  egress: [{to: [{namespaceSelector: {}, podSelector: {matchLabels: {pod: c}}}], ports: [{port: 81}]}]",
+    ];
+    suite.set_policies(&stacked);
+    suite.check("stacked policies (union)");
+
+    let mut updated = stacked;
+    updated[1] = "metadata: {name: a-from-y, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: z}}, podSelector: {matchLabels: {pod: b}}}], ports: [{port: 81}]}]";
+    suite.set_policies(&updated);
+    suite.check("policy update (peer and port changed)");
+
+    // Replies: y admits x but may send nothing itself.
+    suite.set_policies(&["metadata: {name: in-from-x-no-egress, namespace: y}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
+  ingress: [{from: [{namespaceSelector: {matchLabels: {ns: x}}}]}]"]);
+    let outcome = suite.check("replies pass (y admits x, y egress denied)");
+    let one_way = one_way_tcp(suite, &outcome);
+    println!("replies: {one_way} TCP flows allowed one way, denied the other way, observed so");
+    assert!(
+        one_way > 0,
+        "no allowed TCP flow with a denied reverse direction"
+    );
+
+    suite.set_policies(&["metadata: {name: from-clients, namespace: x}
+spec:
+  podSelector: {}
+  ingress: [{from: [{namespaceSelector: {}, podSelector: {matchLabels: {role: client}}}]}]"]);
+    suite.check("pod relabel: before");
+    suite.pod_labels("z/a", json!({"pod": "a", "role": "client"}));
+    suite.pod_labels("y/b", json!({"pod": "b", "role": "client"}));
+    suite.check("pod relabel: z/a, y/b become clients");
+    suite.pod_labels("y/b", json!({"pod": "b"}));
+    suite.check("pod relabel: y/b no longer a client");
+    suite.pod_labels("z/a", json!({"pod": "a"}));
+    suite.pod_labels("y/b", json!({"pod": "b"}));
+
+    suite.set_policies(&["metadata: {name: from-blue, namespace: y}
+spec:
+  podSelector: {}
+  ingress: [{from: [{namespaceSelector: {matchLabels: {team: blue}}}]}]"]);
+    suite.check("namespace relabel: before");
+    suite.namespace_labels("z", json!({"ns": "z", "team": "blue"}));
+    suite.check("namespace relabel: z joins team blue");
+    suite.namespace_labels("z", json!({"ns": "z"}));
+    suite.namespace_labels("x", json!({"ns": "x", "team": "blue"}));
+    suite.check("namespace relabel: x replaces z");
+    suite.namespace_labels("x", json!({"ns": "x"}));
+}
+
+/// TCP flows the oracle allows whose reverse it denies, observed exactly so.
+fn one_way_tcp(suite: &Suite, outcome: &crate::Outcome) -> usize {
+    let find = |from: usize, to: usize, port: u16| {
+        suite
+            .probes
+            .iter()
+            .position(|p| p.from == from && p.to == to && p.port == port && p.protocol == "TCP")
+    };
+    let mut count = 0;
+    for (index, probe) in suite.probes.iter().enumerate() {
+        if probe.protocol != "TCP" || !outcome.expected[index] || !outcome.observed[index] {
+            continue;
+        }
+        if let Some(reverse) = find(probe.to, probe.from, probe.port)
+            && !outcome.expected[reverse]
+            && !outcome.observed[reverse]
+        {
+            count += 1;
+        }
+    }
+    count
+}
