@@ -2,7 +2,7 @@
 //! `linux-image-amd64` (which has `ipip.ko`), two namespaces run `ternd --dataplane
 //! --ipip-mode kernel` over one file datastore (node-to-node mesh, pool `ipipMode: Always`).
 //! Each ternd configures `tunl0` (MTU 1480), learns the other's pod CIDR over BGP and its route
-//! programmer installs `OTHER_POD_CIDR via OTHER_NODE dev tunl0 onlink proto 196`; a pod address on each node pings the other's, and the routes stay after SIGTERM.
+//! programmer installs `OTHER_POD_CIDR via OTHER_NODE dev tunl0 onlink proto 201`; a pod address on each node pings the other's, and the routes stay after SIGTERM.
 //!
 //! `interop-tests/vm/run.sh -` with `TERN_VM_TERND` runs only that part of
 //! `vm/guest-test.sh` (the tern-ipip part is `interop-tests/tests/kernel_ipip_vm.rs`). The VM

@@ -57,7 +57,7 @@ echo "TERN-VM: guest script started at $(cut -d' ' -f1 /proc/uptime)s"
 # ternd with kernel IPIP: nodes E and F (one file datastore, node-to-node mesh, pool
 # 198.19.0.0/17 with ipipMode Always) each run `ternd --dataplane --ipip-mode kernel`, which
 # sets tunl0 up, learns the other node's pod CIDR over BGP and installs it via tunl0 onlink
-# (proto 196); a pod address on each node's lo pings the other's.
+# (proto 201); a pod address on each node's lo pings the other's.
 # two_nodes NS1 NODE1 POD1 NS2 NODE2 POD2: namespaces joined by a veth (NODEn/24 on veth0),
 # a "pod" address PODn/32 on each lo.
 two_nodes() {
@@ -120,7 +120,7 @@ YAML
             || fail "ternd $ns did not open kernel IPIP"
         echo "TERN-VM: ternd $ns: $(grep -o 'IPIP device ready mode=Kernel.*' "$work/ternd-$ns.log" | head -1)"
         other=$([ "$ns" = E ] && echo 198.19.6.0/24 || echo 198.19.5.0/24)
-        echo "TERN-VM: ternd $ns: route $($ip -n $ns -4 route show "$other" proto 196 | tr -s ' ')"
+        echo "TERN-VM: ternd $ns: route $($ip -n $ns -4 route show "$other" proto 201 | tr -s ' ')"
         echo "TERN-VM: ternd $ns: $($ip -n $ns -d -o link show tunl0 | tr -s ' ' | grep -o 'mtu [0-9]*')"
     done
     $ip netns exec E ping -c 3 -i 0.2 -W 3 -I 198.19.5.2 198.19.6.2 > "$work/ping-ternd.log" 2>&1 \

@@ -6,7 +6,6 @@ use std::io;
 
 use futures::StreamExt;
 use futures::channel::mpsc::UnboundedReceiver;
-use ipnetwork::IpNetwork;
 use rtnetlink::MulticastGroup;
 use rtnetlink::packet_core::{NetlinkMessage, NetlinkPayload};
 use rtnetlink::packet_route::RouteNetlinkMessage;
@@ -14,16 +13,17 @@ use rtnetlink::sys::SocketAddr;
 use tokio::task::JoinHandle;
 
 use super::codec;
+use super::route::KernelRoute;
 
 /// Something changed in the kernel.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KernelEvent {
     /// A main-table route was added, replaced or deleted.
     Route {
-        /// Its destination.
-        destination: IpNetwork,
-        /// Its protocol.
-        protocol: u8,
+        /// The route as notified.
+        route: KernelRoute,
+        /// `RTM_DELROUTE` (else `RTM_NEWROUTE`).
+        deleted: bool,
         /// The netlink port of the socket whose request caused it (0: the kernel itself).
         port: u32,
     },
@@ -75,13 +75,17 @@ impl Drop for KernelEvents {
 pub fn classify(message: &NetlinkMessage<RouteNetlinkMessage>) -> Option<KernelEvent> {
     match &message.payload {
         NetlinkPayload::Overrun(_) => Some(KernelEvent::Overrun),
-        NetlinkPayload::InnerMessage(
-            RouteNetlinkMessage::NewRoute(route) | RouteNetlinkMessage::DelRoute(route),
-        ) => {
-            let route = codec::parse_route(route)?;
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::NewRoute(route)) => {
             Some(KernelEvent::Route {
-                destination: route.route.destination,
-                protocol: route.protocol,
+                route: codec::parse_route(route)?,
+                deleted: false,
+                port: message.header.port_number,
+            })
+        }
+        NetlinkPayload::InnerMessage(RouteNetlinkMessage::DelRoute(route)) => {
+            Some(KernelEvent::Route {
+                route: codec::parse_route(route)?,
+                deleted: true,
                 port: message.header.port_number,
             })
         }

@@ -8,8 +8,8 @@
 //! ```
 //!
 //! Contract:
-//! - Every route tern installs is in table main with protocol [`RTPROT_TERN`] (196, `proto
-//!   196` in `ip route`; name it in `/etc/iproute2/rt_protos.d/tern.conf` as `196 tern`).
+//! - Every route tern installs is in table main with protocol [`RTPROT_TERN`] (201, `proto
+//!   201` in `ip route`; name it in `/etc/iproute2/rt_protos.d/tern.conf` as `201 tern`).
 //!   Reconciliation only ever deletes routes with that protocol; a desired destination held by
 //!   another protocol's route at the same metric is replaced, except connected (`proto kernel`)
 //!   routes, which are left alone and reported.
@@ -30,6 +30,7 @@ pub mod events;
 pub mod kernel;
 pub mod programmer;
 pub mod route;
+pub mod view;
 
 pub use desired::{DesiredInputs, LocalRoutes, PlainNextHop, RouteVia, WithLocalRoutes};
 pub use diff::{ActualTable, Plan, RouteOp, plan};
@@ -37,7 +38,8 @@ pub use kernel::{KernelError, RouteSocket};
 pub use programmer::{InstalledRoutes, ProgrammerConfig, ProgrammerHandle, RouteProgrammer};
 pub use route::{DesiredRoute, Device, KernelRoute, NextHop, RouteKind};
 
-/// tern's rtnetlink route protocol number (`rtm_protocol`). Unassigned in iproute2's
-/// `rt_protos` (which lists 0–4, 8–18, 42, 99, 186–192); Calico's BIRD uses 12 (`bird`), so
-/// the two never mistake each other's routes.
-pub const RTPROT_TERN: u8 = 196;
+/// tern's rtnetlink route protocol number (`rtm_protocol`). Unassigned by the kernel's
+/// `rtnetlink.h` (0–4, 8–18, 42, 84, 99, 186–192) and outside the range FRR's
+/// `rt_protos.d/frr.conf` names (186–197: 196 is FRR's `static`); BIRD uses 12, so none of
+/// them mistakes tern's routes for its own.
+pub const RTPROT_TERN: u8 = 201;

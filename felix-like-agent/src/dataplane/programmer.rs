@@ -23,7 +23,7 @@ use super::desired::{DesiredInputs, LocalRoutes, RouteVia, change_next_hops, loc
 use super::diff::{ActualTable, RouteOp, plan};
 use super::events::{KernelEvent, KernelEvents};
 use super::kernel::{self, KernelError, RouteSocket};
-use super::route::{DesiredRoute, KernelRoute};
+use super::route::{DesiredRoute, Device, KernelRoute, RouteKind};
 use super::{RTPROT_TERN, codec};
 
 /// Timing of the programmer.
@@ -54,13 +54,31 @@ impl Default for ProgrammerConfig {
 pub struct InstalledRoutes(Arc<Mutex<Arc<Vec<DesiredRoute>>>>);
 
 impl InstalledRoutes {
-    /// tern's routes in the main table, by destination.
+    /// tern's routes in the main table, by destination (devices by name where known).
     pub fn installed_routes(&self) -> Arc<Vec<DesiredRoute>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
-    fn publish(&self, table: &HashMap<IpNetwork, KernelRoute>) {
-        let mut routes: Vec<DesiredRoute> = table.values().map(|r| r.route.clone()).collect();
+    /// Publishes `table`, naming devices where `links` knows them.
+    fn publish(&self, table: &HashMap<IpNetwork, KernelRoute>, links: &HashMap<String, u32>) {
+        let names: HashMap<u32, &String> =
+            links.iter().map(|(name, index)| (*index, name)).collect();
+        let mut routes: Vec<DesiredRoute> = table
+            .values()
+            .map(|kernel| {
+                let mut route = kernel.route.clone();
+                if let RouteKind::Unicast(hops) = &mut route.kind {
+                    for hop in hops {
+                        if let Some(Device::Index(index)) = hop.device
+                            && let Some(name) = names.get(&index)
+                        {
+                            hop.device = Some(Device::Name((*name).clone()));
+                        }
+                    }
+                }
+                route
+            })
+            .collect();
         routes.sort_by_key(|route| route.destination);
         *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(routes);
     }
@@ -128,7 +146,7 @@ impl RouteProgrammer {
         let port = socket.lock().unwrap_or_else(|p| p.into_inner()).port();
         let actual = with_socket(&socket, RouteSocket::dump_main).await?;
         let installed = InstalledRoutes::default();
-        installed.publish(&actual.tern);
+        installed.publish(&actual.tern, &HashMap::new());
         Ok(RouteProgrammer {
             config,
             socket,
@@ -227,6 +245,31 @@ struct Loop {
     pending_since: Option<Instant>,
     /// Destinations the kernel refused last time (logged once).
     failing: HashSet<IpNetwork>,
+}
+
+/// Updates the last known table with a change someone else made, so the next pass repairs
+/// it without a dump. What one notification cannot tell (an IPv6 route merged into a
+/// multipath one, an appended duplicate) the periodic resync's dump corrects.
+fn note_foreign_change(actual: &mut ActualTable, route: KernelRoute, deleted: bool) {
+    let destination = route.route.destination;
+    let at_our_metric = route.metric == codec::default_metric(&destination);
+    match (route.is_tern(), deleted) {
+        (true, true) => {
+            actual.tern.remove(&destination);
+        }
+        (true, false) => {
+            actual.tern.insert(destination, route);
+        }
+        (false, true) if at_our_metric => {
+            actual.foreign.remove(&destination);
+        }
+        (false, false) if at_our_metric => {
+            // Same destination and metric: it replaced ours.
+            actual.foreign.insert(destination, route.protocol);
+            actual.tern.remove(&destination);
+        }
+        (false, _) => {}
+    }
 }
 
 async fn next_change(
@@ -374,16 +417,13 @@ impl Loop {
                 self.dump = true;
             }
             Some(KernelEvent::Route { port, .. }) if port == self.programmer.port => return,
-            Some(KernelEvent::Route {
-                destination,
-                protocol,
-                ..
-            }) => {
-                if protocol != RTPROT_TERN && !self.desired.contains_key(&destination) {
+            Some(KernelEvent::Route { route, deleted, .. }) => {
+                let destination = route.route.destination;
+                if !route.is_tern() && !self.desired.contains_key(&destination) {
                     return;
                 }
-                tracing::debug!(%destination, protocol, "route changed by someone else");
-                self.dump = true;
+                tracing::debug!(%destination, protocol = route.protocol, deleted, "route changed by someone else");
+                note_foreign_change(&mut self.programmer.actual, route, deleted);
             }
             Some(KernelEvent::Link) => {
                 self.fetch_links = true;
@@ -443,7 +483,7 @@ impl Loop {
             self.programmer.actual = with_socket(socket, RouteSocket::dump_main).await?;
             self.programmer
                 .installed
-                .publish(&self.programmer.actual.tern);
+                .publish(&self.programmer.actual.tern, &self.links);
         }
         let plan = plan(&self.desired, &self.programmer.actual, self.pruning);
         for destination in &plan.conflicts {
@@ -505,7 +545,11 @@ impl Loop {
         );
         self.programmer
             .installed
-            .publish(&self.programmer.actual.tern);
+            .publish(&self.programmer.actual.tern, &self.links);
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "programmer_tests.rs"]
+mod tests;

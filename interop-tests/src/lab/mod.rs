@@ -414,10 +414,10 @@ pub fn run(options: &LabOptions, ternctl: Option<&Path>, once: bool) -> Result<b
     }
     for node in &lab.nodes {
         println!(
-            "\n== {}: kernel routes ternd installed (ip route show proto 196) ==",
+            "\n== {}: kernel routes ternd installed (ip route show proto 201) ==",
             node.plan.name
         );
-        match node.host.ip(&["route", "show", "proto", "196"]) {
+        match node.host.ip(&["route", "show", "proto", "201"]) {
             Ok(output) if output.stdout.trim().is_empty() => println!("(none)"),
             Ok(output) => print!("{}", output.stdout),
             Err(error) => println!("FAIL: {error}"),
