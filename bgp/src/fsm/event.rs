@@ -139,6 +139,22 @@ pub enum DownReason {
     ConnectionClosed,
 }
 
+impl DownReason {
+    /// Whether this is the Cease/Connection Collision Resolution (RFC 4271 §6.8, RFC 4486)
+    /// that closes the losing one of two connections: the session itself goes on over the
+    /// other, so this is not an error worth showing a user.
+    pub fn is_collision_resolution(&self) -> bool {
+        match self {
+            DownReason::NotificationSent(n) | DownReason::NotificationReceived(n) => {
+                n.code == NotificationCode::Cease
+                    && n.subcode
+                        == crate::packet::error::cease_subcode::CONNECTION_COLLISION_RESOLUTION
+            }
+            DownReason::ManualStop | DownReason::ConnectionClosed => false,
+        }
+    }
+}
+
 impl fmt::Display for DownReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -196,4 +212,24 @@ fn subcode_name(code: NotificationCode, subcode: u8) -> Option<&'static str> {
         (Cease, 9) => "Hard Reset",
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::packet::error::cease_subcode;
+
+    #[test]
+    fn only_the_collision_cease_counts_as_collision_resolution() {
+        let collision = Notification::new(
+            NotificationCode::Cease,
+            cease_subcode::CONNECTION_COLLISION_RESOLUTION,
+            Vec::new(),
+        );
+        let admin_reset = Notification::new(NotificationCode::Cease, 4, Vec::new());
+        assert!(DownReason::NotificationReceived(collision.clone()).is_collision_resolution());
+        assert!(DownReason::NotificationSent(collision).is_collision_resolution());
+        assert!(!DownReason::NotificationReceived(admin_reset).is_collision_resolution());
+        assert!(!DownReason::ConnectionClosed.is_collision_resolution());
+    }
 }

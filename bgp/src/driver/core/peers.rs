@@ -244,7 +244,11 @@ impl Core {
                 reason,
                 was_established,
             } => {
-                peer.last_error = Some(reason.to_string());
+                // The connection that lost a collision is not the session: keep the error
+                // users see for real failures.
+                if was_established || !reason.is_collision_resolution() {
+                    peer.last_error = Some(reason.to_string());
+                }
                 if was_established {
                     self.session_down(address, &reason);
                 }
