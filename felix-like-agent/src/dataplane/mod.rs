@@ -30,7 +30,6 @@ pub mod events;
 pub mod kernel;
 pub mod programmer;
 pub mod route;
-pub mod view;
 
 pub use desired::{DesiredInputs, LocalRoutes, PlainNextHop, RouteVia, WithLocalRoutes};
 pub use diff::{ActualTable, Plan, RouteOp, plan};
