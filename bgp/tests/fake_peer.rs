@@ -6,8 +6,10 @@ mod speaker_support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use bgp::packet::error::cease_subcode;
 use bgp::packet::{
-    AsPath, Capability, Message, NotificationCode, Open, Origin, PathAttributes, Update,
+    AsPath, Capability, Message, Notification, NotificationCode, Open, Origin, PathAttributes,
+    Update,
 };
 use bgp::{PeerConfig, Speaker, State};
 use speaker_support::fake::FakePeer;
@@ -77,6 +79,49 @@ async fn hold_timer_expiry_withdraws_learned_routes() {
         status.last_error.as_deref(),
         Some("sent NOTIFICATION Hold Timer Expired (4/0)")
     );
+    speaker.shutdown().await.unwrap();
+}
+
+/// An Established session that the peer closes with Cease/Connection Collision Resolution
+/// (the peer resolved a collision while its end was still in OpenConfirm) goes down, but the
+/// session lives on over the other connection: no last error. Any other Cease is an error.
+#[tokio::test]
+async fn collision_resolution_on_an_established_session_is_not_an_error() {
+    let address = Ipv4Addr::new(127, 0, 0, 41);
+    let peer = Ipv4Addr::new(127, 0, 0, 42);
+    let speaker = listening_speaker(address, peer).await;
+    for (subcode, expected) in [
+        (cease_subcode::CONNECTION_COLLISION_RESOLUTION, None),
+        (
+            cease_subcode::ADMINISTRATIVE_RESET,
+            Some("received NOTIFICATION Cease/Administrative Reset (6/4)"),
+        ),
+    ] {
+        let mut fake = FakePeer::connect(peer, speaker.listen_addresses()[0], None)
+            .await
+            .unwrap();
+        fake.establish(3).await;
+        wait_for("Established", Duration::from_secs(5), || async {
+            state(&speaker, peer).await == Some(State::Established)
+        })
+        .await;
+        fake.send(Message::Notification(Notification {
+            code: NotificationCode::Cease,
+            subcode,
+            data: Default::default(),
+        }))
+        .await;
+        wait_for("the session goes down", Duration::from_secs(5), || async {
+            state(&speaker, peer).await != Some(State::Established)
+        })
+        .await;
+        let status = speaker.peer(IpAddr::V4(peer)).await.unwrap().unwrap();
+        assert_eq!(
+            status.last_error.as_deref(),
+            expected,
+            "Cease subcode {subcode}"
+        );
+    }
     speaker.shutdown().await.unwrap();
 }
 

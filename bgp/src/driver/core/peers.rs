@@ -244,9 +244,11 @@ impl Core {
                 reason,
                 was_established,
             } => {
-                // The connection that lost a collision is not the session: keep the error
-                // users see for real failures.
-                if was_established || !reason.is_collision_resolution() {
+                // Collision resolution picks one of two connections; the session goes on
+                // over the other one. That holds even when the loser had already reached
+                // Established on our side (the peer resolved the collision while its end was
+                // still in OpenConfirm), so it is never the error users should see.
+                if !reason.is_collision_resolution() {
                     peer.last_error = Some(reason.to_string());
                 }
                 if was_established {
