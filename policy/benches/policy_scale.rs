@@ -8,7 +8,7 @@
 //! Prints one table: full compile, render, full `nft -f` apply, ruleset size, the latency of one
 //! pod add/remove (incremental compile + one netlink batch) and of one policy change (full
 //! compile + nft script of the difference), and the rules a packet meets at 10 vs 2,000
-//! policies. Figures, not pass/fail.
+//! policies. Figures, not pass/fail. `TERN_POLICY_SCRIPT=FILE` also writes the full script there.
 
 #[path = "scale/cluster.rs"]
 mod cluster;
@@ -121,6 +121,9 @@ fn main() {
     let start = Instant::now();
     let script = render_full(&compiled.ir);
     row("render full script", ms(start.elapsed()));
+    if let Some(path) = std::env::var_os("TERN_POLICY_SCRIPT") {
+        std::fs::write(&path, &script).expect("write the script");
+    }
     let ir = &compiled.ir;
     let elements: usize = ir.sets.values().map(|s| s.elements.len()).sum();
     row(
@@ -131,7 +134,10 @@ fn main() {
         "ruleset: sets / set elements / map entries",
         format!(
             "{} / {elements} / {}",
-            ir.sets.len() + 2,
+            script
+                .lines()
+                .filter(|line| line.trim_start().starts_with("set "))
+                .count(),
             ir.ingress_map.len() + ir.egress_map.len()
         ),
     );

@@ -3,9 +3,10 @@
 //! peer sets; a new or vanished rule group becomes `add chain` / `delete chain`. Base chains
 //! never change.
 //!
-//! Order inside the script keeps every reference valid at each step: new sets, new chains and
-//! their rules, element deletions then additions, map entries, and only then the removal of
-//! chains (no map entry jumps there any more) and of sets (no rule refers to them any more).
+//! Order inside the script keeps every reference valid at each step: new sets (peer and port
+//! sets), new chains and their rules, element deletions then additions, map entries, and only
+//! then the removal of chains (no map entry jumps there any more) and of sets (no rule refers to
+//! them any more).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -15,7 +16,7 @@ use crate::ir::{Direction, Family, MapEntry, NamedSet, PolicyIr, SetKind};
 use crate::netlink::{Element, ElementOp, address_key, element_key};
 use crate::render::{
     chain_comment, chain_rules, element, element_list, map_element, map_name, node_set_name,
-    set_header,
+    port_set_body, port_sets, set_header,
 };
 
 fn elements_command(out: &mut String, verb: &str, set: &str, elements: Vec<String>) {
@@ -89,6 +90,16 @@ pub fn render_update(old: &PolicyIr, new: &PolicyIr) -> Option<String> {
             }
         }
     }
+    let (old_ports, new_ports) = (port_sets(old), port_sets(new));
+    for (name, ranges) in &new_ports {
+        if !old_ports.contains_key(name) {
+            let _ = writeln!(
+                out,
+                "add set inet tern {name} {{ {} }}",
+                port_set_body(ranges)
+            );
+        }
+    }
     for (name, group) in &new.chains {
         match old.chains.get(name) {
             Some(previous) if previous != group => return None,
@@ -132,7 +143,11 @@ pub fn render_update(old: &PolicyIr, new: &PolicyIr) -> Option<String> {
     {
         let _ = writeln!(out, "delete chain inet tern {name}");
     }
-    for name in old.sets.keys().filter(|name| !new.sets.contains_key(*name)) {
+    let gone = old.sets.keys().filter(|name| !new.sets.contains_key(*name));
+    let gone_ports = old_ports
+        .keys()
+        .filter(|name| !new_ports.contains_key(*name));
+    for name in gone.chain(gone_ports) {
         let _ = writeln!(out, "delete set inet tern {name}");
     }
     Some(out)

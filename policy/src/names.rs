@@ -43,7 +43,7 @@ pub fn stable_hash<T: Hash + ?Sized>(value: &T) -> u64 {
     hasher.finish()
 }
 
-fn fit(name: String) -> String {
+pub(crate) fn fit(name: String) -> String {
     if name.len() <= MAX_NAME {
         return name;
     }

@@ -6,9 +6,10 @@
 //!     set ing/shop/web/r0/pods/v4 …      pod addresses a rule's selectors pick (hash set)
 //!     set ing/shop/web/r0/blocks/v4 …    a rule's ipBlocks, excepts carved (interval set)
 //!     set egr/shop/api/r1/named/v4 …     egress named ports: peer address . proto . port
+//!     set ports/tcp-80_tcp-8080 …        a rule's port list (shared by every rule with it)
 //!     chain ing/shop/deny/web/1a2b…  {   one chain per rule group, lines commented with
 //!         ct state invalid drop          "<ns>/<policy> <direction> rule <n>"
-//!         ip saddr @ing/shop/web/r0/pods/v4 meta l4proto . th dport { tcp . 8080 } accept
+//!         ip saddr @ing/shop/web/r0/pods/v4 tcp dport 8080 accept
 //!         …
 //!         drop                           isolated: nothing above allowed it
 //!     }
@@ -36,6 +37,7 @@
 //! The full script starts with `table inet tern {}` and `delete table inet tern`, so `nft -f`
 //! replaces the table in one transaction whether or not it existed.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 use std::net::IpAddr;
 
@@ -43,7 +45,7 @@ use crate::ir::{
     Direction, Family, MapEntry, NamedSet, PeerMatch, PolicyIr, RuleGroup, RuleLine, RuleMatch,
     SetElement, SetKind, set_name,
 };
-use crate::ports::PortMatch;
+use crate::ports::{PortMatch, PortRange};
 
 /// The table: family `inet`, name `tern`.
 pub const TABLE_NAME: &str = "inet tern";
@@ -120,29 +122,94 @@ pub(crate) fn element_list<I: IntoIterator<Item = String>>(elements: I) -> Strin
     text
 }
 
+/// One protocol/port range as an nft match, or `None` when it takes a set.
+fn single_range_match(range: &PortRange) -> String {
+    if range.is_all() {
+        format!(" meta l4proto {}", range.protocol)
+    } else if range.first == range.last {
+        format!(" {} dport {}", range.protocol, range.first)
+    } else {
+        format!(" {} dport {}-{}", range.protocol, range.first, range.last)
+    }
+}
+
+/// The ranges of a port match that needs a named port set (more than one range).
+fn port_set_ranges(ports: &PortMatch) -> Option<&BTreeSet<PortRange>> {
+    match ports {
+        PortMatch::Ranges(ranges) if ranges.len() > 1 => Some(ranges),
+        _ => None,
+    }
+}
+
+/// Name of the shared set holding `ranges`: their content, e.g. `ports/tcp-80_tcp-9000-9010`
+/// (long lists end in a hash), so equal lists share one set and a set never changes in place.
+pub(crate) fn port_set_name(ranges: &BTreeSet<PortRange>) -> String {
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|range| {
+            if range.is_all() {
+                format!("{}-all", range.protocol)
+            } else if range.first == range.last {
+                format!("{}-{}", range.protocol, range.first)
+            } else {
+                format!("{}-{}-{}", range.protocol, range.first, range.last)
+            }
+        })
+        .collect();
+    crate::names::fit(format!("ports/{}", parts.join("_")))
+}
+
+/// Every port set the group chains of `ir` refer to, by name.
+///
+/// Port lists go to named sets rather than anonymous ones (`{ tcp . 80, … }` in the rule):
+/// the kernel binds each anonymous set by walking the whole transaction and names it by
+/// scanning every set of the table, which made a 2,000-policy table take over a second.
+pub(crate) fn port_sets(ir: &PolicyIr) -> BTreeMap<String, &BTreeSet<PortRange>> {
+    ir.chains
+        .values()
+        .flat_map(|group| &group.lines)
+        .filter_map(|line| match &line.matcher {
+            RuleMatch::PeersAndPorts { ports, .. } => port_set_ranges(ports),
+            RuleMatch::PeerPortTuples(_) => None,
+        })
+        .map(|ranges| (port_set_name(ranges), ranges))
+        .collect()
+}
+
+/// `type …; [flags interval;] comment …; elements = { … }` of a port set.
+pub(crate) fn port_set_body(ranges: &BTreeSet<PortRange>) -> String {
+    let interval = ranges.iter().any(|range| range.first != range.last);
+    let listed: Vec<String> = ranges
+        .iter()
+        .map(|range| {
+            if range.first == range.last {
+                format!("{} {}", range.protocol, range.first)
+            } else {
+                format!("{} {}-{}", range.protocol, range.first, range.last)
+            }
+        })
+        .collect();
+    let elements = element_list(ranges.iter().map(|range| {
+        if range.first == range.last {
+            format!("{} . {}", range.protocol, range.first)
+        } else {
+            format!("{} . {}-{}", range.protocol, range.first, range.last)
+        }
+    }));
+    format!(
+        "type inet_proto . inet_service;{} {}; elements = {{ {elements} }}",
+        if interval { " flags interval;" } else { "" },
+        comment(&format!("ports {}", listed.join(", ")))
+    )
+}
+
 fn ports_match(ports: &PortMatch) -> String {
     match ports {
         PortMatch::Any => String::new(),
-        PortMatch::Ranges(ranges) if ranges.iter().all(|range| range.is_all()) => {
-            let protocols: Vec<&str> = ranges.iter().map(|r| r.protocol.nft_name()).collect();
-            match protocols.as_slice() {
-                [one] => format!(" meta l4proto {one}"),
-                many => format!(" meta l4proto {{ {} }}", many.join(", ")),
-            }
-        }
-        PortMatch::Ranges(ranges) => {
-            let items: Vec<String> = ranges
-                .iter()
-                .map(|range| {
-                    if range.first == range.last {
-                        format!("{} . {}", range.protocol, range.first)
-                    } else {
-                        format!("{} . {}-{}", range.protocol, range.first, range.last)
-                    }
-                })
-                .collect();
-            format!(" meta l4proto . th dport {{ {} }}", items.join(", "))
-        }
+        PortMatch::Ranges(ranges) => match port_set_ranges(ports) {
+            Some(ranges) => format!(" meta l4proto . th dport @{}", port_set_name(ranges)),
+            None => ranges.iter().map(single_range_match).collect(),
+        },
     }
 }
 
@@ -281,6 +348,9 @@ pub(crate) fn table_block(ir: &PolicyIr) -> String {
             ),
             element_list(addresses.map(ToString::to_string)),
         );
+    }
+    for (name, ranges) in port_sets(ir) {
+        let _ = writeln!(out, "\tset {name} {{ {} }}", port_set_body(ranges));
     }
     for (name, set) in &ir.sets {
         let elements = element_list(set.elements.iter().map(element));

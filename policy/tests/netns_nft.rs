@@ -182,7 +182,7 @@ fn incremental_updates_equal_a_fresh_full_apply() {
         .insert("pod".into(), "a".into());
     world.input.policies.push(policy(
         "metadata: {name: extra, namespace: x}
-spec: {podSelector: {matchLabels: {pod: c}}, ingress: [{from: [{ipBlock: {cidr: 198.19.2.0/24}}]}]}",
+spec: {podSelector: {matchLabels: {pod: c}}, ingress: [{from: [{ipBlock: {cidr: 198.19.2.0/24}}], ports: [{port: 8080}, {port: 8443}]}]}",
     ));
     let step = world.compile().ir;
     assert!(matches!(
@@ -195,7 +195,7 @@ spec: {podSelector: {matchLabels: {pod: c}}, ingress: [{from: [{ipBlock: {cidr: 
     world.input.policies.pop();
     world.input.policies.push(policy(
         "metadata: {name: extra, namespace: x}
-spec: {podSelector: {matchLabels: {pod: c}}, ingress: [{from: [{ipBlock: {cidr: 198.19.2.0/24}}, {namespaceSelector: {}}]}]}",
+spec: {podSelector: {matchLabels: {pod: c}}, ingress: [{from: [{ipBlock: {cidr: 198.19.2.0/24}}, {namespaceSelector: {}}], ports: [{port: 8080}, {port: 9090}]}]}",
     ));
     let step = world.compile().ir;
     assert!(matches!(
@@ -203,6 +203,13 @@ spec: {podSelector: {matchLabels: {pod: c}}, ingress: [{from: [{ipBlock: {cidr: 
         ApplyKind::Incremental { .. }
     ));
     assert_eq!(canonical(&netns), fresh_listing(&step));
+    // The port list changed: a new shared port set, the old one gone.
+    let listing = programmer.runner().list().unwrap();
+    assert!(listing.contains("set ports/tcp-8080_tcp-9090"), "{listing}");
+    assert!(
+        !listing.contains("set ports/tcp-8080_tcp-8443"),
+        "{listing}"
+    );
 
     // Policies removed: chains and sets go away.
     world.input.policies.clear();
@@ -212,7 +219,9 @@ spec: {podSelector: {matchLabels: {pod: c}}, ingress: [{from: [{ipBlock: {cidr: 
         ApplyKind::Incremental { .. }
     ));
     assert_eq!(canonical(&netns), fresh_listing(&step));
-    assert!(!programmer.runner().list().unwrap().contains("chain ing/"));
+    let listing = programmer.runner().list().unwrap();
+    assert!(!listing.contains("chain ing/"), "{listing}");
+    assert!(!listing.contains("set ports/"), "{listing}");
 }
 
 #[test]

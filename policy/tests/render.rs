@@ -41,7 +41,14 @@ fn full_script_replaces_the_table_atomically() {
 #[test]
 fn rules_name_their_policy_and_use_sets_and_concatenations() {
     let script = render_full(&demo().compile().ir);
-    let ports = "meta l4proto . th dport { tcp . 80, tcp . 9000-9010, udp . 81 }";
+    let ports = "meta l4proto . th dport @ports/tcp-80_tcp-9000-9010_udp-81";
+    assert!(
+        script.contains(
+            "set ports/tcp-80_tcp-9000-9010_udp-81 { type inet_proto . inet_service; flags interval; \
+             comment \"ports tcp 80, tcp 9000-9010, udp 81\"; elements = { tcp . 80, tcp . 9000-9010, udp . 81 } }"
+        ),
+        "{script}"
+    );
     for set in ["pods/v4", "blocks/v4"] {
         let rule = format!(
             "ip saddr @ing/x/web-from-y/r0/{set} {ports} accept comment \"x/web-from-y ingress rule 0\""
@@ -317,4 +324,66 @@ fn programmer_falls_back_to_full_when_an_update_is_refused() {
     let scripts = programmer.runner().scripts.borrow();
     assert_eq!(scripts.len(), 3, "full, refused update, full");
     assert!(scripts[2].contains("198.19.1.40 comment \"x/d\" : jump"));
+}
+
+#[test]
+fn port_lists_are_shared_named_sets_created_before_and_deleted_after_their_rules() {
+    let two_ports = |name: &str, pod: &str| {
+        format!(
+            "metadata: {{name: {name}, namespace: x}}\nspec: {{podSelector: {{matchLabels: {{pod: {pod}}}}}, ingress: [{{ports: [{{port: 443}}, {{port: 8443}}]}}]}}"
+        )
+    };
+    let before = demo().compile().ir;
+    let after = demo()
+        .with(&two_ports("tls-b", "b"))
+        .with(&two_ports("tls-c", "c"))
+        .compile()
+        .ir;
+    let full = render_full(&after);
+    assert_eq!(
+        full.matches("\tset ports/tcp-443_tcp-8443 {").count(),
+        1,
+        "two policies with one port list share one set: {full}"
+    );
+    assert!(
+        full.contains("meta l4proto . th dport @ports/tcp-443_tcp-8443 accept comment \"x/tls-b ingress rule 0\""),
+        "{full}"
+    );
+    let update = render_update(&before, &after).unwrap();
+    let add_set = update
+        .find("add set inet tern ports/tcp-443_tcp-8443 { type inet_proto . inet_service; comment")
+        .expect(&update);
+    let add_rule = update.find("@ports/tcp-443_tcp-8443").expect(&update);
+    assert!(add_set < add_rule, "{update}");
+    let back = render_update(&after, &before).unwrap();
+    let delete_chain = back
+        .find("delete chain inet tern ing/x/deny/tls-b/")
+        .expect(&back);
+    let delete_set = back
+        .find("delete set inet tern ports/tcp-443_tcp-8443")
+        .expect(&back);
+    assert!(delete_chain < delete_set, "{back}");
+}
+
+#[test]
+fn one_port_or_range_needs_no_set() {
+    let script = render_full(
+        &World::xyz()
+            .with("metadata: {name: one, namespace: x}\nspec: {podSelector: {matchLabels: {pod: a}}, ingress: [{ports: [{protocol: UDP, port: 53}]}, {ports: [{port: 9000, endPort: 9010}]}, {ports: [{protocol: SCTP}]}]}")
+            .compile()
+            .ir,
+    );
+    assert!(
+        script.contains("\t\tudp dport 53 accept comment \"x/one ingress rule 0\""),
+        "{script}"
+    );
+    assert!(
+        script.contains("\t\ttcp dport 9000-9010 accept comment \"x/one ingress rule 1\""),
+        "{script}"
+    );
+    assert!(
+        script.contains("\t\tmeta l4proto sctp accept comment \"x/one ingress rule 2\""),
+        "{script}"
+    );
+    assert!(!script.contains("set ports/"), "{script}");
 }

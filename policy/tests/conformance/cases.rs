@@ -137,7 +137,7 @@ spec:
     let node = suite.cluster.pod("x/a").node;
     let table = suite.programmers[node].runner().list().unwrap();
     assert!(
-        table.contains("sctp . 80"),
+        table.contains("sctp dport 80"),
         "the SCTP rule reached the kernel table:\n{table}"
     );
 }
