@@ -187,6 +187,7 @@ fn main() {
         .expect("nft -f");
     let (mut add, mut remove, mut add_compile, mut kinds) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut remove_compile, mut remove_kinds) = (Vec::new(), Vec::new());
     for n in 0..30 {
         let pod = cluster.extra_pod(n, true);
         let start = Instant::now();
@@ -196,9 +197,11 @@ fn main() {
         add.push(start.elapsed());
         kinds.push((update, kind));
         let start = Instant::now();
-        compiler.remove_pod(&cluster.extra_namespace(n), &cluster.extra_name(n));
-        programmer.reconcile_ref(compiler.ir()).expect("remove");
+        let update = compiler.remove_pod(&cluster.extra_namespace(n), &cluster.extra_name(n));
+        remove_compile.push(start.elapsed());
+        let kind = programmer.reconcile_ref(compiler.ir()).expect("remove");
         remove.push(start.elapsed());
+        remove_kinds.push((update, kind));
     }
     let incremental = kinds
         .iter()
@@ -226,6 +229,19 @@ fn main() {
         "  of 30 adds: incremental compile and netlink batch",
         incremental,
     );
+    row(
+        "local pod remove: compile only (median)",
+        ms(median(remove_compile)),
+    );
+    row(
+        "  of 30 removes: incremental compile and netlink batch",
+        remove_kinds
+            .iter()
+            .filter(|(u, k)| {
+                *u == policy::Update::Incremental && matches!(k, ApplyKind::Incremental { .. })
+            })
+            .count(),
+    );
     // Where one local pod add goes: IR clone, element diff, the netlink batch alone.
     let before = compiler.ir().clone();
     let start = Instant::now();
@@ -250,8 +266,28 @@ fn main() {
             ms(batch_time)
         ),
     );
+    let before = compiler.ir().clone();
+    let start = Instant::now();
     compiler.remove_pod(&cluster.extra_namespace(99), &cluster.extra_name(99));
-    programmer.reconcile_ref(compiler.ir()).expect("remove");
+    let after = compiler.ir().clone();
+    let clone_time = start.elapsed();
+    let start = Instant::now();
+    let ops = policy::element_ops(&before, &after).expect("element-only");
+    let diff_time = start.elapsed();
+    let start = Instant::now();
+    policy::NftRunner::apply_elements(&runner, &ops).expect("netlink");
+    let batch_time = start.elapsed();
+    programmer.invalidate();
+    programmer.apply_full(after).expect("nft -f");
+    row(
+        "  remove breakdown: compile+clone / diff / netlink",
+        format!(
+            "{} / {} / {}",
+            ms(clone_time),
+            ms(diff_time),
+            ms(batch_time)
+        ),
+    );
 
     let mut remote = Vec::new();
     for n in 30..50 {
