@@ -304,7 +304,7 @@ fn invalid_bgp_peers_are_reported_and_ignored() {
         ("  peerIP: router-1\n  asNumber: 1\n", "is not IP"),
         (
             "  peerSelector:\n    matchExpressions:\n      - {key: k, operator: Near}\n",
-            "unknown operator",
+            "unknown selector operator \"Near\"",
         ),
     ];
     for (spec, expected) in cases {

@@ -15,9 +15,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 
-use crate::model::{
-    AsNumber, BgpPeer, BgpPeerSpec, SecretPassword, SourceAddress, selector_matches,
-};
+use policy::selector::Selector;
+
+use crate::model::{AsNumber, BgpPeer, BgpPeerSpec, SecretPassword, SourceAddress};
 
 use super::intent::{FilterIntent, Password, PeerIntent, PeerSource};
 use super::nodes::NodeBgp;
@@ -107,15 +107,13 @@ fn resolve<'a>(context: &'a Context, peer: &'a BgpPeer) -> Result<Resolved<'a>, 
     let spec = &peer.spec;
     let problem = |what: String| format!("BGPPeer {name}: {what}; ignored");
     let select = |selector, field: &str| -> Result<Vec<&'a NodeBgp>, String> {
-        let mut nodes = Vec::new();
-        for node in context.nodes.values() {
-            match selector_matches(selector, &node.labels) {
-                Ok(true) => nodes.push(node),
-                Ok(false) => {}
-                Err(error) => return Err(problem(format!("{field}: {error}"))),
-            }
-        }
-        Ok(nodes)
+        let selector =
+            Selector::compile(selector).map_err(|error| problem(format!("{field}: {error}")))?;
+        Ok(context
+            .nodes
+            .values()
+            .filter(|node| selector.matches(&node.labels))
+            .collect())
     };
     let locals = match (&spec.node, &spec.node_selector) {
         (Some(_), Some(_)) => return Err(problem("both node and nodeSelector are set".into())),

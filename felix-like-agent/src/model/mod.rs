@@ -11,7 +11,6 @@ mod duration;
 mod ip_pool;
 mod object;
 mod password;
-mod selector;
 
 pub use as_number::{AsNumber, AsNumberError};
 pub use bgp_configuration::{
@@ -26,4 +25,3 @@ pub use duration::{DurationError, GoDuration};
 pub use ip_pool::{EncapsulationMode, IpPool, IpPoolSpec};
 pub use object::{Kind, Object, ObjectKey};
 pub use password::{SecretKeyRef, SecretPassword};
-pub use selector::{SelectorError, selector_matches};
