@@ -11,7 +11,10 @@ use tracing::debug;
 
 use crate::filter::{self, Candidate, Direction, Filter, Verdict};
 use crate::packet::{Afi, NextHop, PathAttributes, Safi, Update};
-use crate::rib::{AttributeInterner, BestChange, LoopCheck, PeerType, Received, check_loops};
+use crate::rib::{
+    AdjRibIn, AttributeInterner, BestChange, LocRib, LoopCheck, PeerType, Received, RouteSource,
+    check_loops,
+};
 
 use super::Core;
 
@@ -86,28 +89,21 @@ impl Core {
             };
             announced.extend(reach.nlri.iter().map(|prefix| (*prefix, Some(next_hop))));
         }
-        let mut changed = Changed::new();
+        let mut pass = ImportPass::new(&peer.config.filters, peer.peer_type);
         for (prefix, next_hop) in announced {
-            let received = Received {
+            let path = Received {
                 next_hop,
                 attributes: received.clone(),
                 accepted: false,
                 stale: false,
             };
-            let accepted = filter_import(
-                &peer.config.filters,
-                peer.peer_type,
-                prefix,
-                &received,
-                &mut changed,
-                &mut self.interner,
-            );
-            changes.extend(peer.adj_rib_in.store(
+            changes.extend(pass.store(
+                &mut peer.adj_rib_in,
                 &mut self.rib,
+                &mut self.interner,
                 source,
                 prefix,
-                received,
-                accepted,
+                path,
             ));
         }
         changes
@@ -123,25 +119,18 @@ impl Core {
         let mut changes = Vec::new();
         if let Some(established) = &peer.established {
             let source = peer.source(established.negotiated.peer_id);
-            let mut changed = Changed::new();
+            let mut pass = ImportPass::new(&filters, peer.peer_type);
             for prefix in peer.adj_rib_in.prefixes(&self.rib, &source) {
                 let Some(received) = peer.adj_rib_in.get(&self.rib, &source, &prefix) else {
                     continue;
                 };
-                let accepted = filter_import(
-                    &filters,
-                    peer.peer_type,
-                    prefix,
-                    &received,
-                    &mut changed,
-                    &mut self.interner,
-                );
-                changes.extend(peer.adj_rib_in.store(
+                changes.extend(pass.store(
+                    &mut peer.adj_rib_in,
                     &mut self.rib,
+                    &mut self.interner,
                     source,
                     prefix,
                     received,
-                    accepted,
                 ));
             }
         }
@@ -152,6 +141,46 @@ impl Core {
 
 /// The import filters' decision on one received route: `None` when rejected, else the
 /// attributes for the Loc-RIB (the received ones themselves when unchanged).
+/// One run of a peer's import filters over received paths: each path is judged and stored,
+/// with the verdict, in the peer's Adj-RIB-In; attribute sets a rule changed the same way are
+/// shared across prefixes.
+struct ImportPass<'a> {
+    filters: &'a [Arc<Filter>],
+    peer_type: PeerType,
+    changed: Changed,
+}
+
+impl<'a> ImportPass<'a> {
+    fn new(filters: &'a [Arc<Filter>], peer_type: PeerType) -> Self {
+        ImportPass {
+            filters,
+            peer_type,
+            changed: Changed::new(),
+        }
+    }
+
+    /// Judge `received` for `prefix` and store it; the Loc-RIB change, if any.
+    fn store(
+        &mut self,
+        adj_rib_in: &mut AdjRibIn,
+        rib: &mut LocRib,
+        interner: &mut AttributeInterner,
+        source: RouteSource,
+        prefix: IpNetwork,
+        received: Received,
+    ) -> Option<BestChange> {
+        let accepted = filter_import(
+            self.filters,
+            self.peer_type,
+            prefix,
+            &received,
+            &mut self.changed,
+            interner,
+        );
+        adj_rib_in.store(rib, source, prefix, received, accepted)
+    }
+}
+
 fn filter_import(
     filters: &[Arc<Filter>],
     peer_type: PeerType,
