@@ -79,6 +79,35 @@ fn path_length(ir: &PolicyIr, cluster: &Cluster) -> usize {
         .unwrap_or(0)
 }
 
+/// One pod change in steps: compile and clone the IR, diff to element operations, the netlink
+/// batch alone; then the programmer is brought back in line. "a / b / c" in ms.
+fn timed_steps(
+    compiler: &mut PolicyCompiler,
+    programmer: &mut PolicyProgrammer<NftCommand>,
+    runner: &NftCommand,
+    change: impl FnOnce(&mut PolicyCompiler),
+) -> String {
+    let before = compiler.ir().clone();
+    let start = Instant::now();
+    change(compiler);
+    let after = compiler.ir().clone();
+    let compile_time = start.elapsed();
+    let start = Instant::now();
+    let ops = policy::element_ops(&before, &after).expect("element-only");
+    let diff_time = start.elapsed();
+    let start = Instant::now();
+    policy::NftRunner::apply_elements(runner, &ops).expect("netlink");
+    let batch_time = start.elapsed();
+    programmer.invalidate();
+    programmer.apply_full(after).expect("nft -f");
+    format!(
+        "{} / {} / {}",
+        ms(compile_time),
+        ms(diff_time),
+        ms(batch_time)
+    )
+}
+
 fn main() {
     let numbers: Vec<usize> = std::env::args()
         .skip(1)
@@ -234,7 +263,7 @@ fn main() {
         ms(median(remove_compile)),
     );
     row(
-        "  of 30 removes: incremental compile and netlink batch",
+        "  of 30 removes: incremental compile and netlink",
         remove_kinds
             .iter()
             .filter(|(u, k)| {
@@ -242,51 +271,21 @@ fn main() {
             })
             .count(),
     );
-    // Where one local pod add goes: IR clone, element diff, the netlink batch alone.
-    let before = compiler.ir().clone();
-    let start = Instant::now();
-    compiler.upsert_pod(cluster.extra_pod(99, true));
-    let after = compiler.ir().clone();
-    let clone_time = start.elapsed();
-    let start = Instant::now();
-    let ops = policy::element_ops(&before, &after).expect("element-only");
-    let diff_time = start.elapsed();
-    let start = Instant::now();
+    // Where one local pod add and remove go: compile and IR clone, element diff, the netlink
+    // batch alone.
     let runner = NftCommand::new();
-    policy::NftRunner::apply_elements(&runner, &ops).expect("netlink");
-    let batch_time = start.elapsed();
-    programmer.invalidate();
-    programmer.apply_full(after).expect("nft -f");
-    row(
-        "  breakdown: compile+clone / diff / netlink batch",
-        format!(
-            "{} / {} / {}",
-            ms(clone_time),
-            ms(diff_time),
-            ms(batch_time)
-        ),
+    let (add_steps, remove_steps) = (
+        timed_steps(&mut compiler, &mut programmer, &runner, |compiler| {
+            compiler.upsert_pod(cluster.extra_pod(99, true));
+        }),
+        timed_steps(&mut compiler, &mut programmer, &runner, |compiler| {
+            compiler.remove_pod(&cluster.extra_namespace(99), &cluster.extra_name(99));
+        }),
     );
-    let before = compiler.ir().clone();
-    let start = Instant::now();
-    compiler.remove_pod(&cluster.extra_namespace(99), &cluster.extra_name(99));
-    let after = compiler.ir().clone();
-    let clone_time = start.elapsed();
-    let start = Instant::now();
-    let ops = policy::element_ops(&before, &after).expect("element-only");
-    let diff_time = start.elapsed();
-    let start = Instant::now();
-    policy::NftRunner::apply_elements(&runner, &ops).expect("netlink");
-    let batch_time = start.elapsed();
-    programmer.invalidate();
-    programmer.apply_full(after).expect("nft -f");
+    row("  add breakdown: compile+clone / diff / netlink", add_steps);
     row(
         "  remove breakdown: compile+clone / diff / netlink",
-        format!(
-            "{} / {} / {}",
-            ms(clone_time),
-            ms(diff_time),
-            ms(batch_time)
-        ),
+        remove_steps,
     );
 
     let mut remote = Vec::new();
