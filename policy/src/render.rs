@@ -122,14 +122,21 @@ pub(crate) fn element_list<I: IntoIterator<Item = String>>(elements: I) -> Strin
     text
 }
 
-/// One protocol/port range as an nft match, or `None` when it takes a set.
+/// The ports of one range: `80` or `9000-9010`.
+fn port_text(range: &PortRange) -> String {
+    if range.first == range.last {
+        range.first.to_string()
+    } else {
+        format!("{}-{}", range.first, range.last)
+    }
+}
+
+/// One protocol/port range as an nft match.
 fn single_range_match(range: &PortRange) -> String {
     if range.is_all() {
         format!(" meta l4proto {}", range.protocol)
-    } else if range.first == range.last {
-        format!(" {} dport {}", range.protocol, range.first)
     } else {
-        format!(" {} dport {}-{}", range.protocol, range.first, range.last)
+        format!(" {} dport {}", range.protocol, port_text(range))
     }
 }
 
@@ -146,14 +153,9 @@ fn port_set_ranges(ports: &PortMatch) -> Option<&BTreeSet<PortRange>> {
 pub(crate) fn port_set_name(ranges: &BTreeSet<PortRange>) -> String {
     let parts: Vec<String> = ranges
         .iter()
-        .map(|range| {
-            if range.is_all() {
-                format!("{}-all", range.protocol)
-            } else if range.first == range.last {
-                format!("{}-{}", range.protocol, range.first)
-            } else {
-                format!("{}-{}-{}", range.protocol, range.first, range.last)
-            }
+        .map(|range| match range.is_all() {
+            true => format!("{}-all", range.protocol),
+            false => format!("{}-{}", range.protocol, port_text(range)),
         })
         .collect();
     crate::names::fit(format!("ports/{}", parts.join("_")))
@@ -181,21 +183,13 @@ pub(crate) fn port_set_body(ranges: &BTreeSet<PortRange>) -> String {
     let interval = ranges.iter().any(|range| range.first != range.last);
     let listed: Vec<String> = ranges
         .iter()
-        .map(|range| {
-            if range.first == range.last {
-                format!("{} {}", range.protocol, range.first)
-            } else {
-                format!("{} {}-{}", range.protocol, range.first, range.last)
-            }
-        })
+        .map(|range| format!("{} {}", range.protocol, port_text(range)))
         .collect();
-    let elements = element_list(ranges.iter().map(|range| {
-        if range.first == range.last {
-            format!("{} . {}", range.protocol, range.first)
-        } else {
-            format!("{} . {}-{}", range.protocol, range.first, range.last)
-        }
-    }));
+    let elements = element_list(
+        ranges
+            .iter()
+            .map(|range| format!("{} . {}", range.protocol, port_text(range))),
+    );
     format!(
         "type inet_proto . inet_service;{} {}; elements = {{ {elements} }}",
         if interval { " flags interval;" } else { "" },
