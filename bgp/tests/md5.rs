@@ -47,6 +47,13 @@ async fn mismatched_passwords_do_not_establish() {
     assert_ne!(state(&b, a_addr).await, Some(State::Established));
     let status = b.peer(IpAddr::V4(a_addr)).await.unwrap().unwrap();
     assert_eq!(status.messages.received.open, 0, "no segment got through");
+    // A's SYNs are dropped, so its attempts hang: its status says so.
+    let status = a.peer(IpAddr::V4(b_addr)).await.unwrap().unwrap();
+    let error = status.last_error.unwrap_or_default();
+    assert!(
+        error.starts_with("connect to 127.0.0.24:") && error.contains("no answer within 1 s"),
+        "{error}"
+    );
     a.shutdown().await.unwrap();
     b.shutdown().await.unwrap();
 }

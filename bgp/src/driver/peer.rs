@@ -294,6 +294,16 @@ impl PeerTask {
     fn execute(&mut self, output: Output) {
         match output {
             Output::Connect => self.start_connect(),
+            Output::ConnectUnanswered => {
+                let error = format!(
+                    "connect to {}: no answer within {} s (peer down, filtered, or a TCP-MD5 / \
+                     GTSM mismatch)",
+                    self.connect_spec.remote,
+                    self.session.config().connect_retry.as_secs_f64().round()
+                );
+                debug!(peer = %self.peer, %error, "connect attempt abandoned");
+                self.report(PeerEvent::ConnectFailed(error));
+            }
             Output::CancelConnect => {
                 self.attempt += 1;
                 if let Some(attempt) = self.connecting.take() {

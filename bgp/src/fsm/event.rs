@@ -96,6 +96,10 @@ pub enum Output {
     /// Open an outgoing TCP connection; report [`Input::TcpConnected`] with
     /// [`Direction::Outgoing`] or [`Input::ConnectFailed`]. Give up after the connect-retry time.
     Connect,
+    /// The outgoing connection attempt got no answer before the connect-retry timer expired
+    /// (peer down, SYNs filtered, or a TCP-MD5 / GTSM mismatch drops them); a new attempt
+    /// follows. For the operator: nothing else would say why the session never comes up.
+    ConnectUnanswered,
     /// Abandon the outgoing connection attempt in progress, if any.
     CancelConnect,
     /// Write a message to a connection.

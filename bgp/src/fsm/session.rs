@@ -198,6 +198,7 @@ impl Session {
 
     fn connect(&mut self, out: &mut Vec<Output>) {
         if self.connecting {
+            out.push(Output::ConnectUnanswered);
             out.push(Output::CancelConnect);
         }
         self.connecting = true;

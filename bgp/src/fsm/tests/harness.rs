@@ -112,7 +112,7 @@ impl World {
                 match output {
                     Output::Connect if self.defer_connects => deferred.push(node),
                     Output::Connect => self.connect(node),
-                    Output::CancelConnect => {}
+                    Output::CancelConnect | Output::ConnectUnanswered => {}
                     Output::Send(id, message) => {
                         self.nodes[node].sent.push((self.now, id, message.clone()));
                         if !self.nodes[node].silenced
