@@ -19,6 +19,8 @@ pub mod metrics;
 pub mod route_filter;
 pub mod server;
 pub mod speaker_backend;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tls;
 
 pub use api::{NodeApi, WatchStream};
