@@ -22,6 +22,8 @@ pub mod packet;
 pub mod rib;
 #[cfg(feature = "speaker")]
 pub mod speaker;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use fsm::State;
 pub use rib::{DecidingStep, Path, PeerType, Route, RouteSource};

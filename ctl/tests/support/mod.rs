@@ -1,14 +1,12 @@
 //! Helpers for the ternctl tests: running the binary with a bound, speakers on loopback.
 
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
-use std::future::Future;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::Path;
 use std::process::Output;
 use std::time::Duration;
 
-use bgp::{PeerConfig, Speaker, SpeakerConfig, State};
+pub use bgp::testing::{peer_of, speaker, wait_established, wait_for};
 
 /// How long one ternctl run may take before the test fails.
 pub const COMMAND_LIMIT: Duration = Duration::from_secs(30);
@@ -57,55 +55,6 @@ pub fn json(output: &Output) -> serde_json::Value {
         stderr(output)
     );
     serde_json::from_slice(&output.stdout).expect("stdout is JSON")
-}
-
-/// A speaker listening on `address:0`.
-pub async fn speaker(asn: u32, address: Ipv4Addr) -> Speaker {
-    let mut config = SpeakerConfig::new(asn, address);
-    config.listen = vec![SocketAddr::new(IpAddr::V4(address), 0)];
-    config.ipv6_next_hop = Some(
-        format!("2001:db8::{}", address.octets()[3])
-            .parse()
-            .unwrap(),
-    );
-    Speaker::start(config).await.expect("speaker starts")
-}
-
-/// A peer config pointing at `other`'s listener from `local`, retrying every second.
-pub fn peer_of(other: &Speaker, local: Ipv4Addr) -> PeerConfig {
-    let listen = other.listen_addresses()[0];
-    let mut peer = PeerConfig::new(listen.ip(), other.asn());
-    peer.port = listen.port();
-    peer.local_address = Some(IpAddr::V4(local));
-    peer.connect_retry = Duration::from_secs(1);
-    peer
-}
-
-/// Poll `condition` every 50 ms; panic after `limit`.
-pub async fn wait_for<F, Fut>(what: &str, limit: Duration, mut condition: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let polling = async {
-        while !condition().await {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    };
-    if tokio::time::timeout(limit, polling).await.is_err() {
-        panic!("timed out after {limit:?} waiting for {what}");
-    }
-}
-
-pub async fn wait_established(speaker: &Speaker, address: Ipv4Addr) {
-    wait_for("Established", Duration::from_secs(20), || async {
-        speaker
-            .peer(IpAddr::V4(address))
-            .await
-            .unwrap()
-            .is_some_and(|status| status.state == State::Established)
-    })
-    .await;
 }
 
 pub fn is_root() -> bool {
