@@ -304,6 +304,86 @@ mod tests {
         assert!(coalescer.take().is_empty());
     }
 
+    /// A connection whose tasks write to the returned stream's peer.
+    async fn connection_pair(receive_buffer: Option<u32>) -> (ConnectionTasks, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(size) = receive_buffer {
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        let reader = socket
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let (events, _) = mpsc::channel(1);
+        let tasks = ConnectionTasks::spawn(ConnectionId(1), stream, events);
+        (tasks, reader)
+    }
+
+    async fn read_to_end(mut stream: TcpStream) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut received = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut received),
+        )
+        .await
+        .expect("the writer closes within 10 s")
+        .unwrap();
+        received
+    }
+
+    #[tokio::test]
+    async fn queued_bytes_count_up_on_send_and_down_once_written() {
+        let (tasks, reader) = connection_pair(None).await;
+        let message = Bytes::from(vec![7u8; 1000]);
+        // The writer task does not run between these calls (one-thread runtime).
+        let queued: Vec<usize> = (0..3).map(|_| tasks.send(message.clone())).collect();
+        assert_eq!(queued, [1000, 2000, 3000]);
+        assert_eq!(tasks.queued(), 3000);
+        tasks.written().await.unwrap();
+        assert_eq!(tasks.queued(), 0);
+        tasks.close().await.unwrap();
+        assert_eq!(read_to_end(reader).await.len(), 3000);
+    }
+
+    #[tokio::test]
+    async fn discarding_drops_what_waits_and_writes_what_is_queued_after() {
+        // The reader does not read at first, with a small receive buffer: the writer blocks
+        // on the first chunks and the rest waits in the queue.
+        let (tasks, reader) = connection_pair(Some(4096)).await;
+        let chunk = Bytes::from(vec![1u8; 1024 * 1024]);
+        for _ in 0..64 {
+            tasks.send(chunk.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let gauge = tasks.queue_gauge();
+        assert!(
+            gauge.load(Ordering::Relaxed) > 32 * 1024 * 1024,
+            "still queued"
+        );
+        tasks.discard_queued();
+        tasks.send(Bytes::from_static(b"NOTIFICATION"));
+        let closed = tasks.close();
+        let received = read_to_end(reader).await;
+        closed.await.unwrap();
+        assert!(
+            received.ends_with(b"NOTIFICATION"),
+            "what follows the discard is written"
+        );
+        assert!(
+            received.len() < 16 * 1024 * 1024,
+            "most of the 64 MiB was dropped, {} bytes were written",
+            received.len()
+        );
+        assert_eq!(
+            gauge.load(Ordering::Relaxed),
+            0,
+            "nothing counted as queued"
+        );
+    }
+
     #[test]
     fn a_large_buffer_goes_out_without_copy() {
         let mut coalescer = Coalescer::default();

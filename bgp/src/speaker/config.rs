@@ -196,7 +196,9 @@ pub struct PeerConfig {
     /// slower than routes change would otherwise make the queue, and our memory, grow without
     /// bound; past the limit the session is closed with NOTIFICATION Cease / Out of Resources
     /// (RFC 4486 subcode 8), the queue is dropped and the session restarts as after any error.
-    /// Whole-table transfers are paced by what the peer reads and do not fill the queue.
+    /// Whole-table transfers are paced by what the peer reads: they add at most one chunk of
+    /// 2048 prefixes at a time (up to 8 MiB of UPDATEs when no two prefixes share attributes),
+    /// so keep the limit well above that.
     pub max_send_queue: usize,
 }
 

@@ -30,6 +30,26 @@ impl FakePeer {
             socket2::SockRef::from(&socket).set_ttl(ttl)?;
             bgp::driver::ttl::set_min_ttl(&socket, &to, 255)?;
         }
+        Self::connect_socket(socket, from, to).await
+    }
+
+    /// Connect from `from` with a receive buffer of `bytes`: the kernel keeps the TCP window
+    /// that small, so when the test stops reading the speaker's writes stall at once.
+    pub async fn connect_with_receive_buffer(
+        from: Ipv4Addr,
+        to: SocketAddr,
+        bytes: u32,
+    ) -> std::io::Result<Self> {
+        let socket = TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(bytes)?;
+        Self::connect_socket(socket, from, to).await
+    }
+
+    async fn connect_socket(
+        socket: TcpSocket,
+        from: Ipv4Addr,
+        to: SocketAddr,
+    ) -> std::io::Result<Self> {
         socket.set_reuseaddr(true)?;
         socket.bind(SocketAddr::new(IpAddr::V4(from), 0))?;
         let stream = socket.connect(to).await?;
