@@ -9,12 +9,10 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::packet::error::cease_subcode;
-use bgp::packet::{
-    AsPath, LargeCommunity, Message, NotificationCode, Origin, PathAttributes, Update,
-};
+use bgp::packet::{LargeCommunity, NotificationCode, PathAttributes};
 use bgp::{PeerConfig, Speaker, State};
 use ipnetwork::{IpNetwork, Ipv4Network};
-use speaker_support::fake::FakePeer;
+use speaker_support::fake::{FakePeer, announce};
 use speaker_support::{speaker, state, wait_for};
 
 /// Most routes a test originates (each UPDATE is about 1 KB: 20 MB in all).
@@ -46,6 +44,19 @@ async fn originate_step(speaker: &Speaker, from: u32) {
     }
 }
 
+/// What the peer announces before it stops reading.
+const LEARNED: &str = "198.51.100.0/24";
+
+async fn has_route(speaker: &Speaker, prefix: &str) -> bool {
+    let prefix: IpNetwork = prefix.parse().unwrap();
+    speaker
+        .loc_rib()
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.prefix == prefix)
+}
+
 fn passive_peer(peer: Ipv4Addr) -> PeerConfig {
     let mut config = PeerConfig::new(IpAddr::V4(peer), 65009);
     config.passive = true;
@@ -67,29 +78,11 @@ async fn a_peer_that_stops_reading_is_closed_with_cease_out_of_resources() {
         .await
         .unwrap();
     fake.establish(90).await;
-    let learned = IpNetwork::V4("198.51.100.0/24".parse().unwrap());
-    fake.send(Message::Update(Update {
-        attributes: PathAttributes {
-            origin: Some(Origin::Igp),
-            as_path: Some(AsPath::from_sequence(vec![65009])),
-            next_hop: Some(peer),
-            ..PathAttributes::default()
-        },
-        nlri: vec!["198.51.100.0/24".parse().unwrap()],
-        ..Update::default()
-    }))
-    .await;
+    fake.send(announce(peer, &[LEARNED])).await;
     wait_for(
         "the peer's route is learned",
         Duration::from_secs(5),
-        || async {
-            speaker
-                .loc_rib()
-                .await
-                .unwrap()
-                .iter()
-                .any(|r| r.prefix == learned)
-        },
+        || async { has_route(&speaker, LEARNED).await },
     )
     .await;
 
@@ -115,14 +108,7 @@ async fn a_peer_that_stops_reading_is_closed_with_cease_out_of_resources() {
     wait_for(
         "the peer's route is withdrawn",
         Duration::from_secs(5),
-        || async {
-            speaker
-                .loc_rib()
-                .await
-                .unwrap()
-                .iter()
-                .all(|r| r.prefix != learned)
-        },
+        || async { !has_route(&speaker, LEARNED).await },
     )
     .await;
 

@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use bgp::packet::{
-    Afi, Capability, CodecContext, GracefulRestart, GracefulRestartFamily, Message, Notification,
-    Open, Safi, Update, frame_len,
+    Afi, AsPath, Capability, CodecContext, GracefulRestart, GracefulRestartFamily, Message,
+    Notification, Open, Origin, PathAttributes, Safi, Update, frame_len,
 };
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -135,6 +135,20 @@ impl FakePeer {
         self.send(Message::Keepalive).await;
         theirs
     }
+}
+
+/// An UPDATE from AS 65009 announcing `prefixes` (IPv4) with `next_hop`.
+pub fn announce(next_hop: Ipv4Addr, prefixes: &[&str]) -> Message {
+    Message::Update(Update {
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence(vec![65009])),
+            next_hop: Some(next_hop),
+            ..PathAttributes::default()
+        },
+        nlri: prefixes.iter().map(|p| p.parse().unwrap()).collect(),
+        ..Update::default()
+    })
 }
 
 /// An OPEN from `asn` / `id` with the 4-octet AS capability plus `extra`.
