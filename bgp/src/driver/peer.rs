@@ -4,6 +4,10 @@
 //! Inputs: commands from the core ([`PeerCommand`]), frames from connection readers, results
 //! of connection attempts, timer deadlines. Outputs: bytes to connection writers and
 //! [`PeerEvent`]s to the core.
+//!
+//! What waits in the established connection's writer is bounded by `max_send_queue` bytes:
+//! past it the peer is not reading, and the session is closed with Cease / Out of Resources
+//! ([`Input::SendQueueOverflow`]) rather than letting memory grow.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -513,23 +517,21 @@ impl PeerTask {
     /// NOTIFICATION goes out if the peer reads again before the close times out, and the
     /// session restarts like after any error.
     fn check_send_queue(&mut self, id: ConnectionId) {
-        let Some(queued) = self.connections.get(&id).map(|c| c.tasks.queued()) else {
+        let Some(conn) = self.connections.get(&id) else {
             return;
         };
+        let queued = conn.tasks.queued();
         if queued <= self.max_send_queue {
             return;
         }
-        let detail = format!("{queued} bytes queued, peer not reading");
         warn!(
             peer = %self.peer,
             queued,
             limit = self.max_send_queue,
             "send queue over the limit: closing the session (Cease / Out of Resources)"
         );
-        if let Some(conn) = self.connections.get(&id) {
-            conn.tasks.discard_queued();
-        }
-        self.down_detail = Some(detail);
+        conn.tasks.discard_queued();
+        self.down_detail = Some(format!("{queued} bytes queued, peer not reading"));
         self.handle(Input::SendQueueOverflow { connection: id });
         self.down_detail = None;
     }
