@@ -29,6 +29,7 @@ pub use fsm::State;
 pub use rib::{DecidingStep, Path, PeerType, Route, RouteSource};
 #[cfg(feature = "speaker")]
 pub use speaker::{
-    AdvertisedRoute, Families, GracefulRestartConfig, MaxPrefix, MessageCounters, MessageCounts,
-    PeerConfig, PeerStatus, ReceivedRoute, RouteChange, Speaker, SpeakerConfig, SpeakerError,
+    AdvertisedRoute, DEFAULT_MAX_SEND_QUEUE, Families, GracefulRestartConfig, MaxPrefix,
+    MessageCounters, MessageCounts, PeerConfig, PeerStatus, ReceivedRoute, RouteChange, Speaker,
+    SpeakerConfig, SpeakerError,
 };

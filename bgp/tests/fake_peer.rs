@@ -7,12 +7,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use bgp::packet::error::cease_subcode;
-use bgp::packet::{
-    AsPath, Capability, Message, Notification, NotificationCode, Open, Origin, PathAttributes,
-    Update,
-};
+use bgp::packet::{Capability, Message, Notification, NotificationCode, Open};
 use bgp::{PeerConfig, Speaker, State};
-use speaker_support::fake::FakePeer;
+use speaker_support::fake::{FakePeer, announce};
 use speaker_support::{speaker, state, wait_for};
 
 async fn listening_speaker(address: Ipv4Addr, peer: Ipv4Addr) -> Speaker {
@@ -34,17 +31,7 @@ async fn hold_timer_expiry_withdraws_learned_routes() {
         .unwrap();
     fake.establish(3).await;
     let prefix: ipnetwork::Ipv4Network = "198.51.100.0/24".parse().unwrap();
-    fake.send(Message::Update(Update {
-        attributes: PathAttributes {
-            origin: Some(Origin::Igp),
-            as_path: Some(AsPath::from_sequence(vec![65009])),
-            next_hop: Some(peer),
-            ..PathAttributes::default()
-        },
-        nlri: vec![prefix],
-        ..Update::default()
-    }))
-    .await;
+    fake.send(announce(peer, &["198.51.100.0/24"])).await;
     wait_for("the route is learned", Duration::from_secs(5), || async {
         speaker
             .loc_rib()

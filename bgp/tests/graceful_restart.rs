@@ -8,12 +8,10 @@ mod speaker_support;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use bgp::packet::{
-    AsPath, Capability, Message, Notification, NotificationCode, Origin, PathAttributes, Update,
-};
+use bgp::packet::{Capability, Message, Notification, NotificationCode, PathAttributes, Update};
 use bgp::{GracefulRestartConfig, PeerConfig, Route, Speaker, SpeakerConfig};
 use ipnetwork::{IpNetwork, Ipv4Network};
-use speaker_support::fake::{FakePeer, graceful_restart, open};
+use speaker_support::fake::{FakePeer, announce, graceful_restart, open};
 use speaker_support::{peer_of, speaker, wait_established, wait_for};
 use tokio::time::Instant;
 
@@ -21,19 +19,6 @@ const PEER_ASN: u32 = 65009;
 
 fn v4(s: &str) -> Ipv4Network {
     s.parse().unwrap()
-}
-
-fn announce(next_hop: Ipv4Addr, prefixes: &[&str]) -> Message {
-    Message::Update(Update {
-        attributes: PathAttributes {
-            origin: Some(Origin::Igp),
-            as_path: Some(AsPath::from_sequence(vec![PEER_ASN])),
-            next_hop: Some(next_hop),
-            ..PathAttributes::default()
-        },
-        nlri: prefixes.iter().map(|p| v4(p)).collect(),
-        ..Update::default()
-    })
 }
 
 fn end_of_rib() -> Message {

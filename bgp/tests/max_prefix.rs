@@ -6,23 +6,10 @@ mod speaker_support;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use bgp::packet::{AsPath, Message, NotificationCode, Origin, PathAttributes, Update};
+use bgp::packet::{Message, NotificationCode};
 use bgp::{MaxPrefix, PeerConfig, State};
-use speaker_support::fake::FakePeer;
+use speaker_support::fake::{FakePeer, announce};
 use speaker_support::{speaker, state, wait_for};
-
-fn announce(next_hop: Ipv4Addr, prefixes: &[&str]) -> Message {
-    Message::Update(Update {
-        attributes: PathAttributes {
-            origin: Some(Origin::Igp),
-            as_path: Some(AsPath::from_sequence(vec![65009])),
-            next_hop: Some(next_hop),
-            ..PathAttributes::default()
-        },
-        nlri: prefixes.iter().map(|p| p.parse().unwrap()).collect(),
-        ..Update::default()
-    })
-}
 
 #[tokio::test]
 async fn more_prefixes_than_the_limit_close_the_session_with_cease_1_then_it_restarts() {

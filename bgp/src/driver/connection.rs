@@ -2,6 +2,13 @@
 //! messages with [`crate::packet::frame_len`], and a writer task that writes encoded messages.
 //!
 //! Frames are decoded by the session task, which knows the codec context negotiated so far.
+//!
+//! The writer's queue is unbounded; [`ConnectionTasks::queued`] counts the bytes in it that are
+//! not yet written to the socket, so the session task can give up on a peer that does not read
+//! (see `PeerConfig::max_send_queue`) instead of letting memory grow.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use tokio::io::AsyncWriteExt;
@@ -36,12 +43,31 @@ pub enum WriteCommand {
     Notify(tokio::sync::oneshot::Sender<()>),
     /// Write what is queued, then shut the connection down.
     Close,
+    /// Ends what [`ConnectionTasks::discard_queued`] started: data queued after this is
+    /// written again.
+    EndDiscard,
+}
+
+/// What the session task and the writer task share about the queue between them.
+#[derive(Debug, Default)]
+struct Queue {
+    /// Bytes queued and not yet written to the socket.
+    bytes: Arc<AtomicUsize>,
+    /// Drop queued data instead of writing it, up to the next [`WriteCommand::EndDiscard`].
+    discarding: AtomicBool,
+}
+
+impl Queue {
+    fn written(&self, len: usize) {
+        self.bytes.fetch_sub(len, Ordering::Relaxed);
+    }
 }
 
 /// A running connection.
 #[derive(Debug)]
 pub struct ConnectionTasks {
     pub writer: mpsc::UnboundedSender<WriteCommand>,
+    queue: Arc<Queue>,
     reader: JoinHandle<()>,
     writer_task: JoinHandle<()>,
 }
@@ -51,18 +77,44 @@ impl ConnectionTasks {
     pub fn spawn(id: ConnectionId, stream: TcpStream, events: mpsc::Sender<ReadEvent>) -> Self {
         let (read, write) = stream.into_split();
         let (writer, commands) = mpsc::unbounded_channel();
+        let queue = Arc::new(Queue::default());
         let reader = tokio::spawn(read_frames(id, read, events));
-        let writer_task = tokio::spawn(write_frames(write, commands));
+        let writer_task = tokio::spawn(write_frames(write, commands, queue.clone()));
         Self {
             writer,
+            queue,
             reader,
             writer_task,
         }
     }
 
-    /// Queue bytes for writing.
-    pub fn send(&self, bytes: Bytes) {
-        let _ = self.writer.send(WriteCommand::Data(bytes));
+    /// Queue bytes for writing; returns the bytes now queued and not yet written.
+    pub fn send(&self, bytes: Bytes) -> usize {
+        let len = bytes.len();
+        let queued = self.queue.bytes.fetch_add(len, Ordering::Relaxed) + len;
+        if self.writer.send(WriteCommand::Data(bytes)).is_err() {
+            // The writer is gone (the connection broke); nothing will be written.
+            self.queue.written(len);
+        }
+        queued
+    }
+
+    /// Bytes queued and not yet written to the socket.
+    pub fn queued(&self) -> usize {
+        self.queue.bytes.load(Ordering::Relaxed)
+    }
+
+    /// The count behind [`ConnectionTasks::queued`], to read from elsewhere (peer status).
+    pub fn queue_gauge(&self) -> Arc<AtomicUsize> {
+        self.queue.bytes.clone()
+    }
+
+    /// Drop everything queued so far that the writer has not started to write (whole
+    /// messages only: a write under way finishes). What is queued afterwards, such as a
+    /// NOTIFICATION before [`ConnectionTasks::close`], is written as usual.
+    pub fn discard_queued(&self) {
+        self.queue.discarding.store(true, Ordering::Relaxed);
+        let _ = self.writer.send(WriteCommand::EndDiscard);
     }
 
     /// Resolves once everything queued so far is written (dropped if the connection goes).
@@ -147,42 +199,67 @@ async fn read_frames(id: ConnectionId, read: OwnedReadHalf, events: mpsc::Sender
 }
 
 /// Write queued messages, gathering what is queued into one buffer of up to
-/// [`WRITE_COALESCE`] bytes per system call.
+/// [`WRITE_COALESCE`] bytes per system call, and count down what was written.
 async fn write_frames(
     mut write: OwnedWriteHalf,
     mut commands: mpsc::UnboundedReceiver<WriteCommand>,
+    queue: Arc<Queue>,
 ) {
     let mut batch = Coalescer::default();
     while let Some(command) = commands.recv().await {
         let mut next = Some(command);
         while let Some(command) = next.take() {
             match command {
+                WriteCommand::Data(bytes) if queue.discarding.load(Ordering::Relaxed) => {
+                    queue.written(bytes.len());
+                }
                 WriteCommand::Data(bytes) => {
                     if let Some(full) = batch.push(bytes)
-                        && write.write_all(&full).await.is_err()
+                        && write_counted(&mut write, full, &queue).await.is_err()
                     {
                         return;
                     }
                 }
                 WriteCommand::Notify(done) => {
-                    if write.write_all(&batch.take()).await.is_err() {
+                    if write_counted(&mut write, batch.take(), &queue)
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                     let _ = done.send(());
                 }
                 WriteCommand::Close => {
-                    let _ = write.write_all(&batch.take()).await;
+                    let _ = write_counted(&mut write, batch.take(), &queue).await;
                     let _ = write.shutdown().await;
                     return;
+                }
+                WriteCommand::EndDiscard => {
+                    queue.written(batch.take().len());
+                    queue.discarding.store(false, Ordering::Relaxed);
                 }
             }
             next = commands.try_recv().ok();
         }
-        if write.write_all(&batch.take()).await.is_err() {
+        if write_counted(&mut write, batch.take(), &queue)
+            .await
+            .is_err()
+        {
             return;
         }
     }
     let _ = write.shutdown().await;
+}
+
+/// Write `bytes` whole, then take them off the queue count.
+async fn write_counted(
+    write: &mut OwnedWriteHalf,
+    bytes: Bytes,
+    queue: &Queue,
+) -> std::io::Result<()> {
+    write.write_all(&bytes).await?;
+    queue.written(bytes.len());
+    Ok(())
 }
 
 /// Gathers messages into write-sized buffers.
@@ -225,6 +302,86 @@ mod tests {
         assert!(written[..3].iter().all(|b| b.len() >= WRITE_COALESCE));
         assert_eq!(written.iter().map(Bytes::len).sum::<usize>(), 200_000);
         assert!(coalescer.take().is_empty());
+    }
+
+    /// A connection whose tasks write to the returned stream's peer.
+    async fn connection_pair(receive_buffer: Option<u32>) -> (ConnectionTasks, TcpStream) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        if let Some(size) = receive_buffer {
+            socket.set_recv_buffer_size(size).unwrap();
+        }
+        let reader = socket
+            .connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (stream, _) = listener.accept().await.unwrap();
+        let (events, _) = mpsc::channel(1);
+        let tasks = ConnectionTasks::spawn(ConnectionId(1), stream, events);
+        (tasks, reader)
+    }
+
+    async fn read_to_end(mut stream: TcpStream) -> Vec<u8> {
+        use tokio::io::AsyncReadExt;
+        let mut received = Vec::new();
+        tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            stream.read_to_end(&mut received),
+        )
+        .await
+        .expect("the writer closes within 10 s")
+        .unwrap();
+        received
+    }
+
+    #[tokio::test]
+    async fn queued_bytes_count_up_on_send_and_down_once_written() {
+        let (tasks, reader) = connection_pair(None).await;
+        let message = Bytes::from(vec![7u8; 1000]);
+        // The writer task does not run between these calls (one-thread runtime).
+        let queued: Vec<usize> = (0..3).map(|_| tasks.send(message.clone())).collect();
+        assert_eq!(queued, [1000, 2000, 3000]);
+        assert_eq!(tasks.queued(), 3000);
+        tasks.written().await.unwrap();
+        assert_eq!(tasks.queued(), 0);
+        tasks.close().await.unwrap();
+        assert_eq!(read_to_end(reader).await.len(), 3000);
+    }
+
+    #[tokio::test]
+    async fn discarding_drops_what_waits_and_writes_what_is_queued_after() {
+        // The reader does not read at first, with a small receive buffer: the writer blocks
+        // on the first chunks and the rest waits in the queue.
+        let (tasks, reader) = connection_pair(Some(4096)).await;
+        let chunk = Bytes::from(vec![1u8; 1024 * 1024]);
+        for _ in 0..64 {
+            tasks.send(chunk.clone());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        let gauge = tasks.queue_gauge();
+        assert!(
+            gauge.load(Ordering::Relaxed) > 32 * 1024 * 1024,
+            "still queued"
+        );
+        tasks.discard_queued();
+        tasks.send(Bytes::from_static(b"NOTIFICATION"));
+        let closed = tasks.close();
+        let received = read_to_end(reader).await;
+        closed.await.unwrap();
+        assert!(
+            received.ends_with(b"NOTIFICATION"),
+            "what follows the discard is written"
+        );
+        assert!(
+            received.len() < 16 * 1024 * 1024,
+            "most of the 64 MiB was dropped, {} bytes were written",
+            received.len()
+        );
+        assert_eq!(
+            gauge.load(Ordering::Relaxed),
+            0,
+            "nothing counted as queued"
+        );
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! Inputs: commands from the core ([`PeerCommand`]), frames from connection readers, results
 //! of connection attempts, timer deadlines. Outputs: bytes to connection writers and
 //! [`PeerEvent`]s to the core.
+//!
+//! What waits in the established connection's writer is bounded by `max_send_queue` bytes:
+//! past it the peer is not reading, and the session is closed with Cease / Out of Resources
+//! ([`Input::SendQueueOverflow`]) rather than letting memory grow.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, SocketAddr};
@@ -72,10 +76,12 @@ pub enum PeerEvent {
         local: SocketAddr,
         remote: SocketAddr,
     },
-    /// The session (or an attempt) ended.
+    /// The session (or an attempt) ended; `detail` says more than `reason` when the session
+    /// task knows more (e.g. how many bytes were queued for a peer that stopped reading).
     Down {
         reason: DownReason,
         was_established: bool,
+        detail: Option<String>,
     },
     /// An outgoing connection attempt failed.
     ConnectFailed(String),
@@ -105,6 +111,9 @@ pub struct PeerTaskConfig {
     pub ttl: TtlPolicy,
     pub counters: Arc<SharedCounters>,
     pub core: mpsc::Sender<PeerEventEnvelope>,
+    /// Most bytes queued for the established connection before the session is closed with
+    /// Cease / Out of Resources (`PeerConfig::max_send_queue`).
+    pub max_send_queue: usize,
 }
 
 struct Connection {
@@ -122,6 +131,9 @@ struct PeerTask {
     ttl: TtlPolicy,
     counters: Arc<SharedCounters>,
     core: mpsc::Sender<PeerEventEnvelope>,
+    max_send_queue: usize,
+    /// Said with the next [`PeerEvent::Down`] of the input being handled.
+    down_detail: Option<String>,
     connections: HashMap<ConnectionId, Connection>,
     next_connection: u64,
     timers: Timers,
@@ -174,6 +186,8 @@ async fn run(config: PeerTaskConfig, mut commands: mpsc::UnboundedReceiver<PeerC
         ttl: config.ttl,
         counters: config.counters,
         core: config.core,
+        max_send_queue: config.max_send_queue,
+        down_detail: None,
         connections: HashMap::new(),
         next_connection: 1,
         timers: Timers::default(),
@@ -331,6 +345,7 @@ impl PeerTask {
                     return;
                 };
                 conn.context = negotiated.codec_context();
+                self.counters.set_send_queue(Some(conn.tasks.queue_gauge()));
                 let (local, remote) = (conn.local, conn.remote);
                 self.epoch += 1;
                 self.report(PeerEvent::Established {
@@ -345,9 +360,14 @@ impl PeerTask {
                 was_established,
             } => {
                 info!(peer = %self.peer, %reason, was_established, "BGP session down");
+                if was_established {
+                    self.counters.set_send_queue(None);
+                }
+                let detail = self.down_detail.take();
                 self.report(PeerEvent::Down {
                     reason,
                     was_established,
+                    detail,
                 });
             }
             Output::Update(update) => self.report(PeerEvent::Update(Box::new(update))),
@@ -488,7 +508,32 @@ impl PeerTask {
             for part in bytes {
                 conn.tasks.send(part);
             }
+            self.check_send_queue(id);
         }
+    }
+
+    /// Close the session with NOTIFICATION Cease / Out of Resources (RFC 4486) when more than
+    /// `max_send_queue` bytes wait for a peer that does not read; the queue is dropped, the
+    /// NOTIFICATION goes out if the peer reads again before the close times out, and the
+    /// session restarts like after any error.
+    fn check_send_queue(&mut self, id: ConnectionId) {
+        let Some(conn) = self.connections.get(&id) else {
+            return;
+        };
+        let queued = conn.tasks.queued();
+        if queued <= self.max_send_queue {
+            return;
+        }
+        warn!(
+            peer = %self.peer,
+            queued,
+            limit = self.max_send_queue,
+            "send queue over the limit: closing the session (Cease / Out of Resources)"
+        );
+        conn.tasks.discard_queued();
+        self.down_detail = Some(format!("{queued} bytes queued, peer not reading"));
+        self.handle(Input::SendQueueOverflow { connection: id });
+        self.down_detail = None;
     }
 
     fn send_updates(&mut self, epoch: u64, updates: Vec<Update>, report_written: bool) {
@@ -525,5 +570,6 @@ impl PeerTask {
                 }
             });
         }
+        self.check_send_queue(id);
     }
 }

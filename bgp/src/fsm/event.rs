@@ -79,6 +79,10 @@ pub enum Input {
     },
     /// A timer armed by [`Output::ArmTimer`] ran out.
     TimerExpired(Timer),
+    /// More is queued for writing on `connection` than the driver allows: the peer does not
+    /// read. NOTIFICATION Cease / Out of Resources (RFC 4486 §4, subcode 8), close, and
+    /// restart automatically as after any error (a local resource error, RFC 4271 §6.7).
+    SendQueueOverflow { connection: ConnectionId },
 }
 
 impl Input {

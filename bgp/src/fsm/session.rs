@@ -18,14 +18,7 @@ use super::state::State;
 use crate::packet::ErrorAction;
 
 /// Cease subcodes. RFC 4486 §4.
-pub mod cease {
-    pub const MAXIMUM_PREFIXES_REACHED: u8 = 1;
-    pub const ADMINISTRATIVE_SHUTDOWN: u8 = 2;
-    pub const PEER_DECONFIGURED: u8 = 3;
-    pub const OTHER_CONFIGURATION_CHANGE: u8 = 6;
-    pub const CONNECTION_REJECTED: u8 = 5;
-    pub const CONNECTION_COLLISION_RESOLUTION: u8 = 7;
-}
+pub use crate::packet::error::cease_subcode as cease;
 
 /// The BGP state machine for one peer, free of I/O. RFC 4271 §8.
 ///
@@ -147,6 +140,13 @@ impl Session {
                 }
             }
             Input::TimerExpired(timer) => self.timer_expired(now, timer, &mut out),
+            Input::SendQueueOverflow { connection } => {
+                if let Some(conn) = self.connection_mut(connection) {
+                    let notice = notification(NotificationCode::Cease, cease::OUT_OF_RESOURCES);
+                    let step = conn.fail(notice, &mut out);
+                    self.act(now, connection, step, &mut out);
+                }
+            }
         }
         let state = self.derived_state();
         if state != self.state {

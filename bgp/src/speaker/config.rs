@@ -19,6 +19,10 @@ pub const DEFAULT_RESTART_TIME: Duration = Duration::from_secs(120);
 /// The well-known BGP port. RFC 4271 §8.2.1.
 pub const BGP_PORT: u16 = 179;
 
+/// Default [`PeerConfig::max_send_queue`]: 64 MiB, far more than route churn leaves waiting
+/// for a peer that reads.
+pub const DEFAULT_MAX_SEND_QUEUE: usize = 64 * 1024 * 1024;
+
 /// The speaker as a whole.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SpeakerConfig {
@@ -187,6 +191,15 @@ pub struct PeerConfig {
     pub graceful_restart: Option<GracefulRestartConfig>,
     /// Limit on the prefixes accepted from the peer.
     pub max_prefixes: Option<MaxPrefix>,
+    /// Most bytes of UPDATEs queued for the peer and not yet written to its socket (default
+    /// [`DEFAULT_MAX_SEND_QUEUE`], 64 MiB). A peer that keeps its session alive but reads
+    /// slower than routes change would otherwise make the queue, and our memory, grow without
+    /// bound; past the limit the session is closed with NOTIFICATION Cease / Out of Resources
+    /// (RFC 4486 subcode 8), the queue is dropped and the session restarts as after any error.
+    /// Whole-table transfers are paced by what the peer reads: they add at most one chunk of
+    /// 2048 prefixes at a time (up to 8 MiB of UPDATEs when no two prefixes share attributes),
+    /// so keep the limit well above that.
+    pub max_send_queue: usize,
 }
 
 impl PeerConfig {
@@ -213,6 +226,7 @@ impl PeerConfig {
             filters: Vec::new(),
             graceful_restart: None,
             max_prefixes: None,
+            max_send_queue: DEFAULT_MAX_SEND_QUEUE,
         }
     }
 

@@ -75,7 +75,10 @@ use crate::driver::{listener, socket};
 use crate::packet::PathAttributes;
 use crate::rib::Route;
 
-pub use config::{BGP_PORT, Families, GracefulRestartConfig, MaxPrefix, PeerConfig, SpeakerConfig};
+pub use config::{
+    BGP_PORT, DEFAULT_MAX_SEND_QUEUE, Families, GracefulRestartConfig, MaxPrefix, PeerConfig,
+    SpeakerConfig,
+};
 pub use error::SpeakerError;
 pub use status::{MessageCounters, MessageCounts, PeerStatus, RouteChange};
 pub use views::{AdvertisedRoute, ReceivedRoute};

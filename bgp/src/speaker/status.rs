@@ -1,7 +1,8 @@
 //! What users see about peers and routes.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::SystemTime;
 
 use ipnetwork::IpNetwork;
@@ -40,6 +41,10 @@ pub struct PeerStatus {
     /// empty unless Established.
     pub capabilities: Vec<String>,
     pub messages: MessageCounters,
+    /// Bytes queued for the peer and not yet written to its socket (0 unless Established).
+    /// Grows while the peer reads slower than we send; past `PeerConfig::max_send_queue`
+    /// the session is closed with Cease / Out of Resources.
+    pub send_queue_bytes: usize,
 }
 
 /// Messages per type, both ways.
@@ -96,6 +101,8 @@ impl RouteChange {
 pub(crate) struct SharedCounters {
     sent: [AtomicU64; 5],
     received: [AtomicU64; 5],
+    /// The established connection's count of bytes waiting to be written.
+    send_queue: Mutex<Option<Arc<AtomicUsize>>>,
 }
 
 impl SharedCounters {
@@ -110,6 +117,23 @@ impl SharedCounters {
 
     pub fn count_received(&self, kind: MessageType) {
         self.received[index(kind)].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Follow this connection's send queue (`None`: no established connection).
+    pub fn set_send_queue(&self, queue: Option<Arc<AtomicUsize>>) {
+        *self
+            .send_queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = queue;
+    }
+
+    /// Bytes waiting to be written on the established connection.
+    pub fn send_queue_bytes(&self) -> usize {
+        self.send_queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |queue| queue.load(Ordering::Relaxed))
     }
 
     pub fn snapshot(&self) -> MessageCounters {

@@ -5,8 +5,8 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use bgp::packet::{
-    Afi, Capability, CodecContext, GracefulRestart, GracefulRestartFamily, Message, Notification,
-    Open, Safi, Update, frame_len,
+    Afi, AsPath, Capability, CodecContext, GracefulRestart, GracefulRestartFamily, Message,
+    Notification, Open, Origin, PathAttributes, Safi, Update, frame_len,
 };
 use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -30,6 +30,26 @@ impl FakePeer {
             socket2::SockRef::from(&socket).set_ttl(ttl)?;
             bgp::driver::ttl::set_min_ttl(&socket, &to, 255)?;
         }
+        Self::connect_socket(socket, from, to).await
+    }
+
+    /// Connect from `from` with a receive buffer of `bytes`: the kernel keeps the TCP window
+    /// that small, so when the test stops reading the speaker's writes stall at once.
+    pub async fn connect_with_receive_buffer(
+        from: Ipv4Addr,
+        to: SocketAddr,
+        bytes: u32,
+    ) -> std::io::Result<Self> {
+        let socket = TcpSocket::new_v4()?;
+        socket.set_recv_buffer_size(bytes)?;
+        Self::connect_socket(socket, from, to).await
+    }
+
+    async fn connect_socket(
+        socket: TcpSocket,
+        from: Ipv4Addr,
+        to: SocketAddr,
+    ) -> std::io::Result<Self> {
         socket.set_reuseaddr(true)?;
         socket.bind(SocketAddr::new(IpAddr::V4(from), 0))?;
         let stream = socket.connect(to).await?;
@@ -115,6 +135,20 @@ impl FakePeer {
         self.send(Message::Keepalive).await;
         theirs
     }
+}
+
+/// An UPDATE from AS 65009 announcing `prefixes` (IPv4) with `next_hop`.
+pub fn announce(next_hop: Ipv4Addr, prefixes: &[&str]) -> Message {
+    Message::Update(Update {
+        attributes: PathAttributes {
+            origin: Some(Origin::Igp),
+            as_path: Some(AsPath::from_sequence(vec![65009])),
+            next_hop: Some(next_hop),
+            ..PathAttributes::default()
+        },
+        nlri: prefixes.iter().map(|p| p.parse().unwrap()).collect(),
+        ..Update::default()
+    })
 }
 
 /// An OPEN from `asn` / `id` with the 4-octet AS capability plus `extra`.

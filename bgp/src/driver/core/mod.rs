@@ -384,6 +384,7 @@ impl Core {
                     .map(|e| e.negotiated.capability_names())
                     .unwrap_or_default(),
                 messages: peer.counters.snapshot(),
+                send_queue_bytes: peer.counters.send_queue_bytes(),
             })
             .collect();
         statuses.sort_by_key(|status| status.address);

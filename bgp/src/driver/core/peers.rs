@@ -78,6 +78,7 @@ impl Core {
                 ttl,
                 counters: counters.clone(),
                 core: self.events.clone(),
+                max_send_queue: config.max_send_queue,
             },
             receiver,
         );
@@ -243,13 +244,17 @@ impl Core {
             PeerEvent::Down {
                 reason,
                 was_established,
+                detail,
             } => {
                 // Collision resolution picks one of two connections; the session goes on
                 // over the other one. That holds even when the loser had already reached
                 // Established on our side (the peer resolved the collision while its end was
                 // still in OpenConfirm), so it is never the error users should see.
                 if !reason.is_collision_resolution() {
-                    peer.last_error = Some(reason.to_string());
+                    peer.last_error = Some(match detail {
+                        Some(detail) => format!("{reason}: {detail}"),
+                        None => reason.to_string(),
+                    });
                 }
                 if was_established {
                     self.session_down(address, &reason);

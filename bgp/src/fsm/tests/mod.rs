@@ -5,4 +5,5 @@ mod establish;
 mod harness;
 mod open_checks;
 mod restart;
+mod send_queue;
 mod timers;
