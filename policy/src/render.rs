@@ -179,7 +179,16 @@ pub(crate) fn port_sets(ir: &PolicyIr) -> BTreeMap<String, &BTreeSet<PortRange>>
 /// `type …; [flags interval;] comment …; elements = { … }` of a port set.
 pub(crate) fn port_set_body(ranges: &BTreeSet<PortRange>) -> String {
     let interval = ranges.iter().any(|range| range.first != range.last);
-    let listed: Vec<String> = ranges.iter().map(ToString::to_string).collect();
+    let listed: Vec<String> = ranges
+        .iter()
+        .map(|range| {
+            if range.first == range.last {
+                format!("{} {}", range.protocol, range.first)
+            } else {
+                format!("{} {}-{}", range.protocol, range.first, range.last)
+            }
+        })
+        .collect();
     let elements = element_list(ranges.iter().map(|range| {
         if range.first == range.last {
             format!("{} . {}", range.protocol, range.first)
