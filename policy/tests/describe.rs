@@ -7,16 +7,9 @@ use common::*;
 use policy::ir::{Direction, PodId, PolicyIr};
 use policy::{chains_text, describe_line};
 
-fn demo() -> PolicyIr {
-    World::xyz()
-        .with(
-            "metadata: {name: web-from-y, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-    - from: [{namespaceSelector: {matchLabels: {ns: y}}}, {ipBlock: {cidr: 192.0.2.0/24, except: [192.0.2.128/25]}}]
-      ports: [{port: 80}, {protocol: UDP, port: 81}]",
-        )
+/// [`common::demo`] plus x/c open to everything in and to a named port and all of UDP out.
+fn demo_ir() -> PolicyIr {
+    demo()
         .with(
             "metadata: {name: open, namespace: x}
 spec:
@@ -24,7 +17,6 @@ spec:
   ingress: [{}]
   egress: [{ports: [{port: serve-80-tcp}]}, {ports: [{protocol: UDP}]}]",
         )
-        .with("metadata: {name: deny, namespace: x}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}")
         .compile()
         .ir
 }
@@ -53,20 +45,20 @@ fn descriptions(ir: &PolicyIr, chain: &str) -> Vec<String> {
 
 #[test]
 fn selector_and_block_peers_and_ports_in_words() {
-    let ir = demo();
+    let ir = demo_ir();
     let ingress = chain(&ir, "a", Direction::Ingress);
     assert_eq!(
         descriptions(&ir, &ingress),
         [
             "from pods in set ing/x/web-from-y/r0/pods (3 addresses) or addresses in \
-          192.0.2.0/25 on tcp 80, udp 81"
+          192.0.2.0/25 on tcp 80, tcp 9000-9010, udp 81"
         ]
     );
 }
 
 #[test]
 fn open_rules_named_ports_and_whole_protocols_in_words() {
-    let ir = demo();
+    let ir = demo_ir();
     let ingress = chain(&ir, "c", Direction::Ingress);
     assert_eq!(descriptions(&ir, &ingress), ["from anywhere on any port"]);
     let egress = chain(&ir, "c", Direction::Egress);
@@ -82,7 +74,7 @@ fn open_rules_named_ports_and_whole_protocols_in_words() {
 
 #[test]
 fn chains_text_shows_the_pods_chains_with_their_comments() {
-    let ir = demo();
+    let ir = demo_ir();
     let ingress = chain(&ir, "a", Direction::Ingress);
     let egress = chain(&ir, "a", Direction::Egress);
     let text = chains_text(&ir, [ingress.as_str(), egress.as_str()]).unwrap();
@@ -114,7 +106,7 @@ fn chains_text_shows_the_pods_chains_with_their_comments() {
 
 #[test]
 fn chains_text_of_no_chain_is_none() {
-    let ir = demo();
+    let ir = demo_ir();
     assert_eq!(chains_text(&ir, ["ing/x/none/000000000000"]), None);
     assert_eq!(chains_text(&ir, []), None);
 }
