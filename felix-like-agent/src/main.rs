@@ -23,6 +23,7 @@ use tern_agent::datastore::{
 };
 use tern_agent::encap::EncapRouteVia;
 use tern_agent::encap::dataplane::DataplaneOptions;
+use tern_agent::network_policy::{PolicyHandle, PolicyTask};
 use tern_agent::snapshot::Snapshot;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -177,17 +178,15 @@ fn run(args: Args) -> anyhow::Result<()> {
             }),
             false => None,
         };
+        let policy = args
+            .dataplane
+            .then(|| PolicyTask::spawn(options.node_name.clone(), snapshots.clone()));
         let api = ApiOptions {
             socket: &args.api_socket,
             datastore: &args.datastore,
             metrics: args.metrics_address,
+            policy: policy.as_ref().map(PolicyTask::view),
         };
-        let policy = args.dataplane.then(|| {
-            tern_agent::network_policy::PolicyTask::spawn(
-                options.node_name.clone(),
-                snapshots.clone(),
-            )
-        });
         let served = serve(options, snapshots, signals, api, dataplane).await;
         if let Some(policy) = policy {
             policy.stop().await;
@@ -261,6 +260,7 @@ async fn serve(
         socket: api_socket,
         datastore,
         metrics,
+        policy,
     } = api_options;
     // Before the speaker: whether the kernel kept our routes decides whether the speaker
     // starts as a restarting one.
@@ -311,6 +311,10 @@ async fn serve(
     );
     let api = match dataplane {
         Some(handle) => api.with_dataplane(Arc::new(handle)),
+        None => api,
+    };
+    let api = match policy {
+        Some(handle) => api.with_policy(Arc::new(handle)),
         None => api,
     };
     let api = Arc::new(if datastore == KUBERNETES {
@@ -371,6 +375,8 @@ struct ApiOptions<'a> {
     datastore: &'a str,
     /// `--metrics-address`.
     metrics: Option<std::net::SocketAddr>,
+    /// The policy programmer's view (with `--dataplane`).
+    policy: Option<PolicyHandle>,
 }
 
 /// SIGTERM and SIGINT handlers, installed once at start-up.

@@ -11,6 +11,8 @@
 //! - Pod churn is incremental: only changed pods are re-placed ([`PolicyCompiler`]), and the
 //!   resulting element changes reach the kernel as one netlink batch. A namespace, policy or
 //!   node change compiles everything; nft still gets only the difference.
+//! - After each sync that changed the table, the IR now in force is published (one copy per
+//!   change, shared behind an `Arc`): [`PolicyHandle`] is how the API reads it.
 //! - On failure the last good table stays and the sync retries after [`RETRY`], replacing the
 //!   whole table. On shutdown the table stays: pods remain protected while ternd restarts.
 
@@ -20,7 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ipnetwork::IpNetwork;
-use policy::{ApplyError, ApplyKind, NftRunner, PolicyCompiler, PolicyInput, PolicyProgrammer};
+use policy::{
+    ApplyError, ApplyKind, NftRunner, PolicyCompiler, PolicyInput, PolicyIr, PolicyProgrammer,
+};
 use tokio::sync::watch;
 
 use crate::snapshot::Snapshot;
@@ -73,12 +77,27 @@ pub fn policy_input(snapshot: &Snapshot, node_name: &str) -> PolicyInput {
     }
 }
 
+/// The policy in force on this node as of the last successful sync: a cheap, cloneable
+/// reader for the API (`ternctl policy show`).
+#[derive(Clone, Debug)]
+pub struct PolicyHandle {
+    applied: watch::Receiver<Option<Arc<PolicyIr>>>,
+}
+
+impl PolicyHandle {
+    /// The IR last applied to the table; `None` until the first sync succeeded.
+    pub fn applied(&self) -> Option<Arc<PolicyIr>> {
+        self.applied.borrow().clone()
+    }
+}
+
 /// The compiler and programmer of one node, fed snapshot after snapshot.
 pub struct PolicySync<R: NftRunner> {
     node_name: String,
     compiler: Option<PolicyCompiler>,
     previous: Option<Arc<Snapshot>>,
     programmer: PolicyProgrammer<R>,
+    published: watch::Sender<Option<Arc<PolicyIr>>>,
 }
 
 impl<R: NftRunner> PolicySync<R> {
@@ -89,6 +108,14 @@ impl<R: NftRunner> PolicySync<R> {
             compiler: None,
             previous: None,
             programmer: PolicyProgrammer::new(runner),
+            published: watch::Sender::new(None),
+        }
+    }
+
+    /// A reader of the IR in force, updated by every sync that changes the table.
+    pub fn view(&self) -> PolicyHandle {
+        PolicyHandle {
+            applied: self.published.subscribe(),
         }
     }
 
@@ -132,7 +159,13 @@ impl<R: NftRunner> PolicySync<R> {
         for diagnostic in &compiler.compiled().diagnostics {
             tracing::warn!("network policy: {diagnostic}");
         }
-        self.programmer.reconcile_ref(compiler.ir())
+        let kind = self.programmer.reconcile_ref(compiler.ir())?;
+        // The one copy per change: readers keep their Arc while the next sync goes on.
+        if kind != ApplyKind::Unchanged || self.published.borrow().is_none() {
+            self.published
+                .send_replace(Some(Arc::new(compiler.ir().clone())));
+        }
+        Ok(kind)
     }
 
     /// Replace the whole table on the next sync (after a failure).
@@ -142,14 +175,14 @@ impl<R: NftRunner> PolicySync<R> {
 }
 
 /// Keeps the table in line with every snapshot until `shutdown` completes or the snapshot
-/// source closes. nft and netlink calls run on the blocking pool.
+/// source closes, starting from `sync` (see [`PolicySync::view`] for its readers). nft and
+/// netlink calls run on the blocking pool.
 pub async fn run<R: NftRunner + Send + 'static>(
-    node_name: String,
-    runner: R,
+    sync: PolicySync<R>,
     mut snapshots: watch::Receiver<Arc<Snapshot>>,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let mut sync = Some(PolicySync::new(node_name, runner));
+    let mut sync = Some(sync);
     tokio::pin!(shutdown);
     loop {
         let snapshot = snapshots.borrow_and_update().clone();
@@ -191,21 +224,24 @@ pub async fn run<R: NftRunner + Send + 'static>(
 pub struct PolicyTask {
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
+    view: PolicyHandle,
 }
 
 impl PolicyTask {
     /// Start enforcing NetworkPolicy for `node_name` from `snapshots`.
     pub fn spawn(node_name: String, snapshots: watch::Receiver<Arc<Snapshot>>) -> PolicyTask {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(run(
-            node_name,
-            policy::NftCommand::new(),
-            snapshots,
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        PolicyTask { stop, task }
+        let sync = PolicySync::new(node_name, policy::NftCommand::new());
+        let view = sync.view();
+        let task = tokio::spawn(run(sync, snapshots, async move {
+            let _ = stopped.await;
+        }));
+        PolicyTask { stop, task, view }
+    }
+
+    /// The policy in force, for the API ([`crate::api::AgentApi::with_policy`]).
+    pub fn view(&self) -> PolicyHandle {
+        self.view.clone()
     }
 
     /// Stop syncing; the table stays in force.

@@ -1,15 +1,22 @@
 //! ternd's NetworkPolicy feed: snapshots in, nft scripts and element batches out (recorded, no
 //! root): the node's addresses, local pods from `spec.nodeName`, incremental pod churn, a full
-//! table after a policy edit.
+//! table after a policy edit; and what the API shows of the applied table for one pod
+//! (`ternctl policy show`).
 
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 
+use policy::ir::PodId;
 use policy::netlink::ElementOp;
 use policy::{ApplyError, ApplyKind, NftRunner};
 use serde_json::json;
+use tern_agent::api::AgentApi;
+use tern_agent::api::policy_view::pod_policy;
+use tern_agent::api::views::{PolicyRule, ViewError};
 use tern_agent::model::Object;
-use tern_agent::network_policy::{PolicySync, node_addresses, policy_input};
+use tern_agent::network_policy::{PolicyHandle, PolicySync, node_addresses, policy_input};
 use tern_agent::snapshot::Snapshot;
+use tern_proto::NodeApi;
 
 #[derive(Clone, Default)]
 struct Recorder {
@@ -137,4 +144,164 @@ fn pod_churn_is_incremental_and_policy_edits_replace_the_difference() {
     let scripts = recorder.scripts.lock().unwrap();
     assert_eq!(scripts.len(), 2);
     assert!(scripts[1].contains("delete chain inet tern ing/shop/web/"));
+}
+
+/// A second policy for the web pods: ingress from an ipBlock, egress to DNS only.
+fn web_egress() -> Object {
+    object(json!({
+        "apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        "metadata": {"namespace": "shop", "name": "web-egress"},
+        "spec": {"podSelector": {"matchLabels": {"app": "web"}},
+                 "policyTypes": ["Ingress", "Egress"],
+                 "ingress": [{"from": [{"ipBlock": {"cidr": "192.0.2.0/24"}}],
+                              "ports": [{"port": 443}]}],
+                 "egress": [{"ports": [{"protocol": "UDP", "port": 53}]}]},
+    }))
+}
+
+/// The view of the IR a sync of `snapshot` applied.
+fn applied_view(snapshot: Snapshot) -> PolicyHandle {
+    let mut sync = PolicySync::new("node-1", Recorder::default());
+    let view = sync.view();
+    sync.sync(Arc::new(snapshot)).unwrap();
+    view
+}
+
+fn rule(policy: &str, direction: &str, action: &str, description: &str) -> PolicyRule {
+    PolicyRule {
+        policy: policy.into(),
+        direction: direction.into(),
+        action: action.into(),
+        description: description.into(),
+    }
+}
+
+#[test]
+fn a_pod_selected_by_two_policies_shows_both_their_rules_and_its_chains() {
+    let view = applied_view(snapshot(vec![web_egress()]));
+    let ir = view.applied().unwrap();
+    let web = pod_policy(&ir, "shop", "web-1").unwrap();
+    assert_eq!(web.addresses, ["198.19.1.10".parse::<IpAddr>().unwrap()]);
+    assert_eq!(web.policies, ["shop/web", "shop/web-egress"]);
+    assert!(web.ingress_isolated && web.egress_isolated);
+    assert_eq!(
+        web.rules,
+        [
+            rule(
+                "shop/web",
+                "ingress",
+                "allow",
+                "from pods in set ing/shop/web/r0/pods (1 address) on any port"
+            ),
+            rule(
+                "shop/web-egress",
+                "ingress",
+                "allow",
+                "from addresses in 192.0.2.0/24 on tcp 443"
+            ),
+            rule(
+                "shop/web, shop/web-egress",
+                "ingress",
+                "deny",
+                "anything else: no rule allows it"
+            ),
+            rule(
+                "shop/web-egress",
+                "egress",
+                "allow",
+                "to anywhere on udp 53"
+            ),
+            rule(
+                "shop/web-egress",
+                "egress",
+                "deny",
+                "anything else: no rule allows it"
+            ),
+        ]
+    );
+    let local = &ir.pods[&PodId {
+        namespace: "shop".into(),
+        name: "web-1".into(),
+    }];
+    for chain in [&local.ingress_chain, &local.egress_chain] {
+        let chain = chain.as_ref().unwrap();
+        assert!(
+            web.nftables.contains(&format!("chain {chain} {{")),
+            "{chain}:\n{}",
+            web.nftables
+        );
+    }
+    for text in [
+        "comment \"ingress of shop/web, shop/web-egress\";",
+        "accept comment \"shop/web ingress rule 0\"",
+        "udp dport 53 return comment \"shop/web-egress egress rule 0\"",
+        "drop comment \"isolated: no rule allows it\"",
+    ] {
+        assert!(web.nftables.contains(text), "{text}:\n{}", web.nftables);
+    }
+}
+
+#[test]
+fn pods_of_other_nodes_and_unknown_pods_are_not_found_and_unselected_pods_are_open() {
+    let db = pod("db-1", "node-1", "198.19.1.20", "db");
+    let view = applied_view(snapshot(vec![db]));
+    let ir = view.applied().unwrap();
+    for (namespace, name) in [("shop", "client-1"), ("shop", "nope"), ("other", "web-1")] {
+        let result = pod_policy(&ir, namespace, name);
+        assert!(
+            matches!(result, Err(ViewError::NotFound(_))),
+            "{namespace}/{name}: {result:?}"
+        );
+    }
+    let db = pod_policy(&ir, "shop", "db-1").unwrap();
+    assert_eq!(db.addresses, ["198.19.1.20".parse::<IpAddr>().unwrap()]);
+    assert!(db.policies.is_empty() && db.rules.is_empty() && db.nftables.is_empty());
+    assert!(!db.ingress_isolated && !db.egress_isolated);
+}
+
+#[tokio::test]
+async fn the_api_answers_from_the_applied_table_once_there_is_one() {
+    let mut sync = PolicySync::new("node-1", Recorder::default());
+    let view = sync.view();
+    let (_, speaker) = tokio::sync::watch::channel(None);
+    let api =
+        AgentApi::new("node-1", speaker, Default::default()).with_policy(Arc::new(view.clone()));
+    let ask = || api.pod_policy("web-1".into(), "shop".into());
+
+    let error = ask().await.unwrap_err();
+    assert_eq!(error.code(), tonic::Code::FailedPrecondition);
+    assert!(
+        error.message().contains("not been applied"),
+        "{}",
+        error.message()
+    );
+
+    sync.sync(Arc::new(snapshot(Vec::new()))).unwrap();
+    let shown = ask().await.unwrap();
+    assert_eq!(
+        (shown.pod.as_str(), shown.namespace.as_str()),
+        ("web-1", "shop")
+    );
+    assert_eq!(shown.policies, ["shop/web"]);
+    assert!(shown.ingress_isolated && !shown.egress_isolated);
+
+    // Nothing changed: the same published IR, not a copy.
+    let before = view.applied().unwrap();
+    assert_eq!(
+        sync.sync(Arc::new(snapshot(Vec::new()))).unwrap(),
+        ApplyKind::Unchanged
+    );
+    assert!(Arc::ptr_eq(&before, &view.applied().unwrap()));
+
+    // The policy goes away: the pod is open again.
+    let mut without_policy = snapshot(Vec::new());
+    without_policy.network_policies.clear();
+    sync.sync(Arc::new(without_policy)).unwrap();
+    let shown = ask().await.unwrap();
+    assert!(shown.policies.is_empty() && !shown.ingress_isolated);
+    let missing = api
+        .pod_policy("client-1".into(), "shop".into())
+        .await
+        .unwrap_err();
+    assert_eq!(missing.code(), tonic::Code::NotFound);
 }

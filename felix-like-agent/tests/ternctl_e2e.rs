@@ -11,24 +11,21 @@
 //! - soft reset both ways (RFC 2918): `birdc reload in` makes ternd send its routes again,
 //!   and `ternctl peer refresh --in` makes BIRD send its routes again.
 //!
-//! ternctl is compiled into this test binary: run with [`AS_TERNCTL`] as its first argument
-//! the binary *is* ternctl, so each call is a real process with its own exit code and output
-//! (this is why the test has its own `main`). Needs root (network namespaces).
+//! ternctl is compiled into this test binary and each call is a real process
+//! ([`ternctl_support`]; this is why the test has its own `main`). Needs root (network
+//! namespaces).
 
 mod common;
+mod ternctl_support;
 
-use std::ffi::OsStr;
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
 use interop_tests::peers::{BgpPeer, Bird, Neighbor, PeerConfig, Route};
 use interop_tests::{Host, Process};
 use serde_json::Value;
-
-/// First argument that turns this binary into ternctl.
-const AS_TERNCTL: &str = "--as-ternctl";
 
 const TERND_ADDRESS: &str = "198.18.0.11";
 const BIRD_ADDRESS: &str = "198.18.0.254";
@@ -38,19 +35,13 @@ const POD_CIDR: &str = "198.19.1.0/24";
 const BIRD_ROUTES: [&str; 2] = ["198.51.100.0/24", "203.0.113.0/24"];
 
 fn main() {
-    let mut arguments = std::env::args_os();
-    let program = arguments.next();
-    if arguments.next().as_deref() == Some(OsStr::new(AS_TERNCTL)) {
-        ternctl::main_with_args(program.into_iter().chain(arguments));
-    }
-    let trials = vec![libtest_mimic::Trial::test(
+    ternctl_support::main(vec![libtest_mimic::Trial::test(
         "ternctl_operates_a_running_ternd_with_a_bird_peer",
         || {
             ternctl_operates_a_running_ternd_with_a_bird_peer();
             Ok(())
         },
-    )];
-    libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit();
+    )]);
 }
 
 fn ip(text: &str) -> IpAddr {
@@ -82,16 +73,7 @@ impl Lab {
 
     /// Runs `ternctl --socket SOCKET ARGS` as a process of its own.
     fn ternctl(&self, args: &[&str]) -> Output {
-        let exe = std::env::current_exe().unwrap();
-        Command::new(exe)
-            .arg(AS_TERNCTL)
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(args)
-            .env_remove("TERN_API_SOCKET")
-            .env_remove("TERN_API_SERVER")
-            .output()
-            .unwrap()
+        ternctl_support::ternctl(&self.socket, args)
     }
 
     /// `ternctl ARGS`, which must succeed; its stdout.

@@ -1,12 +1,16 @@
 //! `ternd --dataplane` enforces NetworkPolicy: run in its own network namespace over a file
 //! datastore, it creates `table inet tern` for its node's pods, follows a pod added to the
-//! manifests, and leaves the table in place when it stops.
+//! manifests, and leaves the table in place when it stops. `ternctl policy show` (a real
+//! process, [`ternctl_support`]) shows what the table does for a pod, as JSON and as a table.
+
+mod ternctl_support;
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use interop_tests::netns::Host;
+use serde_json::{Value, json};
 
 const MANIFESTS: &str = "
 apiVersion: v1
@@ -113,7 +117,52 @@ fn stop(mut child: Child) {
     }
 }
 
-#[test]
+fn main() {
+    ternctl_support::main(vec![libtest_mimic::Trial::test(
+        "dataplane_flag_programs_network_policy",
+        || {
+            dataplane_flag_programs_network_policy();
+            Ok(())
+        },
+    )]);
+}
+
+/// `ternctl policy show POD -n shop ARGS`: its stdout, or a panic with its error and ternd's log.
+fn policy_show(host: &Host, pod: &str, args: &[&str]) -> Result<String, String> {
+    let mut all = vec!["policy", "show", pod, "-n", "shop"];
+    all.extend(args);
+    let output = ternctl_support::ternctl(&host.dir().join("ternd.sock"), &all);
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    match output.status.success() {
+        true => Ok(stdout),
+        false => Err(format!("{}: {stdout}{stderr}", output.status)),
+    }
+}
+
+/// Polls (bounded) `policy show POD -o json` until it answers with `policies`.
+fn wait_for_policy(host: &Host, pod: &str, policies: Value) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let answer = policy_show(host, pod, &["-o", "json"]);
+        let last = match answer.as_deref().map(serde_json::from_str::<Value>) {
+            Ok(Ok(shown)) if shown["policies"] == policies => return shown,
+            Ok(Ok(shown)) => shown.to_string(),
+            Ok(Err(error)) => error.to_string(),
+            Err(error) => error.clone(),
+        };
+        if Instant::now() > deadline {
+            let log = std::fs::read_to_string(host.dir().join("ternd.log")).unwrap_or_default();
+            panic!(
+                "{pod}: no {policies} within 10 s; last: {last}
+--- ternd ---
+{log}"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 fn dataplane_flag_programs_network_policy() {
     let host = Host::new("ternd-policy").unwrap();
     let datastore = host.dir().join("manifests");
@@ -134,11 +183,69 @@ fn dataplane_flag_programs_network_policy() {
         "web-2 not there yet:\n{listing}"
     );
 
+    // ternctl policy show: the policy, isolation, its rules and the pod's chain.
+    let shown = wait_for_policy(&host, "web-1", json!(["shop/web"]));
+    let mut keys: Vec<&String> = shown.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "addresses",
+            "egressIsolated",
+            "ingressIsolated",
+            "namespace",
+            "nftables",
+            "pod",
+            "policies",
+            "rules"
+        ]
+    );
+    assert_eq!(
+        (&shown["pod"], &shown["namespace"]),
+        (&json!("web-1"), &json!("shop"))
+    );
+    assert_eq!(shown["addresses"], json!(["198.19.1.10"]));
+    assert_eq!(shown["ingressIsolated"], true);
+    assert_eq!(shown["egressIsolated"], false);
+    assert_eq!(
+        shown["rules"],
+        json!([
+            {"policy": "shop/web", "direction": "ingress", "action": "allow",
+             "description": "from pods in set ing/shop/web/r0/pods (1 address) on tcp 80"},
+            {"policy": "shop/web", "direction": "ingress", "action": "deny",
+             "description": "anything else: no rule allows it"},
+        ])
+    );
+    let nftables = shown["nftables"].as_str().unwrap();
+    let chain = listing
+        .lines()
+        .find_map(|line| line.trim().strip_prefix("chain ing/shop/web/"))
+        .unwrap_or_else(|| panic!("no web chain in the table:\n{listing}"));
+    assert!(
+        nftables.contains(&format!("chain ing/shop/web/{chain}"))
+            && nftables.contains("comment \"shop/web ingress rule 0\""),
+        "{nftables}"
+    );
+    let printed = policy_show(&host, "web-1", &[]).unwrap();
+    for text in [
+        "Pod shop/web-1 (198.19.1.10)",
+        "Ingress: isolated, egress: open",
+        "Policies: shop/web",
+        "from pods in set ing/shop/web/r0/pods (1 address) on tcp 80",
+    ] {
+        assert!(printed.contains(text), "{text}:\n{printed}");
+    }
+    // The client runs on node-2: not this node's to show.
+    let remote = policy_show(&host, "client-1", &[]).unwrap_err();
+    assert!(remote.contains("not a local pod of this node"), "{remote}");
+
     std::fs::write(datastore.join("more.yaml"), MORE).unwrap();
     wait_for_table(
         &host,
         &["198.19.1.11 comment \"shop/web-2\" : jump ing/shop/web/"],
     );
+    let shown = wait_for_policy(&host, "web-2", json!(["shop/web"]));
+    assert_eq!(shown["addresses"], json!(["198.19.1.11"]));
 
     stop(ternd);
     assert!(

@@ -14,6 +14,9 @@
 //! [`PolicyCompiler`] keeps the last compile and places one added, removed or relabelled pod
 //! without compiling everything again (equal to a full compile by construction and by test).
 //!
+//! [`describe_line`] and [`chains_text`] show one pod's rules to an operator, in words and as
+//! nft text.
+//!
 //! [`explain()`] / [`evaluate()`] run the IR for one packet exactly as the rendered table would:
 //! how the semantics are unit-tested without root.
 //!
@@ -31,6 +34,7 @@
 
 pub mod address;
 mod compile;
+pub mod describe;
 mod diagnostics;
 mod diff;
 pub mod explain;
@@ -47,6 +51,7 @@ mod rules;
 pub mod selector;
 
 pub use compile::{Compiled, compile};
+pub use describe::describe_line;
 pub use diagnostics::{Diagnostic, PeerError};
 pub use diff::{element_ops, render_update};
 pub use explain::{Evaluation, Hook, Packet, Verdict, evaluate, explain};
@@ -54,4 +59,4 @@ pub use incremental::{PolicyCompiler, Update};
 pub use ir::{Direction, PodId, PolicyId, PolicyIr};
 pub use model::{NAMESPACE_NAME_LABEL, PolicyInput};
 pub use programmer::{ApplyError, ApplyKind, NftCommand, NftRunner, PolicyProgrammer};
-pub use render::{TABLE_NAME, render_full};
+pub use render::{TABLE_NAME, chains_text, render_full};

@@ -102,6 +102,17 @@ impl PortRange {
     }
 }
 
+/// `tcp 80`, `tcp 9000-9010` (every port: `tcp 0-65535`), as in port set comments.
+impl fmt::Display for PortRange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.first == self.last {
+            write!(f, "{} {}", self.protocol, self.first)
+        } else {
+            write!(f, "{} {}-{}", self.protocol, self.first, self.last)
+        }
+    }
+}
+
 /// What a rule line matches on protocol and destination port.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum PortMatch {

@@ -326,6 +326,28 @@ fn named_set_block(out: &mut String, keyword: &str, name: &str, header: &str, el
     let _ = writeln!(out, " }}");
 }
 
+/// One group chain as it stands in the table block (indented one level).
+fn chain_block(out: &mut String, name: &str, group: &RuleGroup) {
+    let _ = writeln!(out, "\tchain {name} {{\n\t\t{};", chain_comment(group));
+    for rule in chain_rules(group) {
+        let _ = writeln!(out, "\t\t{rule}");
+    }
+    let _ = writeln!(out, "\t}}");
+}
+
+/// The group chains `names` of `ir` inside `table inet tern { … }`, as the full script
+/// renders them (what `nft list chain inet tern NAME` shows, up to nft's own spelling of
+/// the matches); names that are not chains of `ir` are skipped. `None` when none is.
+pub fn chains_text<'a>(ir: &PolicyIr, names: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut out = String::new();
+    for name in names {
+        if let Some(group) = ir.chains.get(name) {
+            chain_block(&mut out, name, group);
+        }
+    }
+    (!out.is_empty()).then(|| format!("table inet tern {{\n{out}}}\n"))
+}
+
 /// The `table inet tern { … }` block.
 pub(crate) fn table_block(ir: &PolicyIr) -> String {
     let mut out = String::from("table inet tern {\n");
@@ -351,11 +373,7 @@ pub(crate) fn table_block(ir: &PolicyIr) -> String {
         named_set_block(&mut out, "set", name, &set_header(set), elements);
     }
     for (name, group) in &ir.chains {
-        let _ = writeln!(out, "\tchain {name} {{\n\t\t{};", chain_comment(group));
-        for rule in chain_rules(group) {
-            let _ = writeln!(out, "\t\t{rule}");
-        }
-        let _ = writeln!(out, "\t}}");
+        chain_block(&mut out, name, group);
     }
     for direction in [Direction::Ingress, Direction::Egress] {
         for family in Family::BOTH {

@@ -7,19 +7,6 @@ use policy::{ApplyError, ApplyKind, NftRunner, PolicyProgrammer, render_full, re
 use serde_json::json;
 use std::cell::RefCell;
 
-fn demo() -> World {
-    World::xyz()
-        .with(
-            "metadata: {name: web-from-y, namespace: x}
-spec:
-  podSelector: {matchLabels: {pod: a}}
-  ingress:
-    - from: [{namespaceSelector: {matchLabels: {ns: y}}}, {ipBlock: {cidr: 192.0.2.0/24, except: [192.0.2.128/25]}}]
-      ports: [{port: 80}, {protocol: UDP, port: 81}, {port: 9000, endPort: 9010}]",
-        )
-        .with("metadata: {name: deny, namespace: x}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}")
-}
-
 #[test]
 fn full_script_replaces_the_table_atomically() {
     let script = render_full(&demo().compile().ir);

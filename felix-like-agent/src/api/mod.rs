@@ -6,10 +6,12 @@
 //!   Kubernetes datastore `FAILED_PRECONDITION` (use kubectl: the API server is the source of
 //!   truth);
 //! - dataplane and policy: the [`views`] given with [`AgentApi::with_dataplane`] and
-//!   [`AgentApi::with_policy`]; without one, `FAILED_PRECONDITION` saying that part is
-//!   disabled (not `UNAVAILABLE`, which ternctl reports as "ternd is not running").
+//!   [`AgentApi::with_policy`] (ternd's: [`dataplane`] and [`policy_view`]); without one,
+//!   `FAILED_PRECONDITION` saying that part is disabled (not `UNAVAILABLE`, which ternctl
+//!   reports as "ternd is not running").
 
 pub mod dataplane;
+pub mod policy_view;
 pub mod views;
 
 use std::net::IpAddr;

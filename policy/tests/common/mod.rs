@@ -152,3 +152,19 @@ pub fn ping(compiled: &Compiled, from: &str, to: &str) -> bool {
 pub const PODS: [&str; 9] = [
     "x/a", "x/b", "x/c", "y/a", "y/b", "y/c", "z/a", "z/b", "z/c",
 ];
+
+/// The standard world with two policies in x: `web-from-y` (x/a from namespace y and
+/// 192.0.2.0/24 except its upper half, on tcp 80, udp 81 and tcp 9000-9010) and `deny` (every
+/// pod of x isolated both ways).
+pub fn demo() -> World {
+    World::xyz()
+        .with(
+            "metadata: {name: web-from-y, namespace: x}
+spec:
+  podSelector: {matchLabels: {pod: a}}
+  ingress:
+    - from: [{namespaceSelector: {matchLabels: {ns: y}}}, {ipBlock: {cidr: 192.0.2.0/24, except: [192.0.2.128/25]}}]
+      ports: [{port: 80}, {protocol: UDP, port: 81}, {port: 9000, endPort: 9010}]",
+        )
+        .with("metadata: {name: deny, namespace: x}\nspec: {podSelector: {}, policyTypes: [Ingress, Egress]}")
+}
