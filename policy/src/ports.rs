@@ -103,13 +103,21 @@ impl PortRange {
 }
 
 /// `tcp 80`, `tcp 9000-9010` (every port: `tcp 0-65535`), as in port set comments.
+impl PortRange {
+    /// The ports alone, as nft writes them: `80` or `9000-9010`.
+    pub fn ports(&self) -> String {
+        if self.first == self.last {
+            self.first.to_string()
+        } else {
+            format!("{}-{}", self.first, self.last)
+        }
+    }
+}
+
+/// `tcp 80`, `tcp 9000-9010`.
 impl fmt::Display for PortRange {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.first == self.last {
-            write!(f, "{} {}", self.protocol, self.first)
-        } else {
-            write!(f, "{} {}-{}", self.protocol, self.first, self.last)
-        }
+        write!(f, "{} {}", self.protocol, self.ports())
     }
 }
 

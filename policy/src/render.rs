@@ -122,21 +122,12 @@ pub(crate) fn element_list<I: IntoIterator<Item = String>>(elements: I) -> Strin
     text
 }
 
-/// The ports of one range: `80` or `9000-9010`.
-fn port_text(range: &PortRange) -> String {
-    if range.first == range.last {
-        range.first.to_string()
-    } else {
-        format!("{}-{}", range.first, range.last)
-    }
-}
-
 /// One protocol/port range as an nft match.
 fn single_range_match(range: &PortRange) -> String {
     if range.is_all() {
         format!(" meta l4proto {}", range.protocol)
     } else {
-        format!(" {} dport {}", range.protocol, port_text(range))
+        format!(" {} dport {}", range.protocol, range.ports())
     }
 }
 
@@ -155,7 +146,7 @@ pub(crate) fn port_set_name(ranges: &BTreeSet<PortRange>) -> String {
         .iter()
         .map(|range| match range.is_all() {
             true => format!("{}-all", range.protocol),
-            false => format!("{}-{}", range.protocol, port_text(range)),
+            false => format!("{}-{}", range.protocol, range.ports()),
         })
         .collect();
     crate::names::fit(format!("ports/{}", parts.join("_")))
@@ -181,14 +172,11 @@ pub(crate) fn port_sets(ir: &PolicyIr) -> BTreeMap<String, &BTreeSet<PortRange>>
 /// `type …; [flags interval;] comment …; elements = { … }` of a port set.
 pub(crate) fn port_set_body(ranges: &BTreeSet<PortRange>) -> String {
     let interval = ranges.iter().any(|range| range.first != range.last);
-    let listed: Vec<String> = ranges
-        .iter()
-        .map(|range| format!("{} {}", range.protocol, port_text(range)))
-        .collect();
+    let listed: Vec<String> = ranges.iter().map(ToString::to_string).collect();
     let elements = element_list(
         ranges
             .iter()
-            .map(|range| format!("{} . {}", range.protocol, port_text(range))),
+            .map(|range| format!("{} . {}", range.protocol, range.ports())),
     );
     format!(
         "type inet_proto . inet_service;{} {}; elements = {{ {elements} }}",
