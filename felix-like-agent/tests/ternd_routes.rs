@@ -8,139 +8,34 @@
 //!   while one ternd restarts; no packet is lost, and a stale tern route planted while ternd
 //!   was down is removed once the restarted speaker has relearned its routes.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::route_node::{
+    Node, NodeSpec, PROTOCOL, WAIT, attach_pod, gateways, ip, is_tern, is_tern_blackhole,
+    manifests, via,
+};
 use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route};
-use interop_tests::{Host, Process, Switch, Veth, spawn_in, wait_until};
-use serde_json::Value;
+use interop_tests::{Host, Switch, Veth, wait_until};
 
-const WAIT: Duration = Duration::from_secs(45);
-const PROTOCOL: &str = "201";
-
-fn ip(text: &str) -> IpAddr {
-    text.parse().unwrap()
-}
-
-fn manifests(nodes: &[(&str, &str, &str)], routers: &[&str]) -> String {
-    let mut documents = vec![
-        "apiVersion: tern.dev/v1alpha1\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: true\n  nodeMeshMaxRestartTime: 120s\n".to_string(),
-    ];
-    for (name, address, pod_cidr) in nodes {
-        documents.push(format!(
-            "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  annotations:\n    tern.dev/bgp-ipv4-address: {address}/24\nspec:\n  podCIDRs:\n    - {pod_cidr}\n"
-        ));
-    }
-    for (index, router) in routers.iter().enumerate() {
-        documents.push(format!(
-            "apiVersion: tern.dev/v1alpha1\nkind: BGPPeer\nmetadata:\n  name: router{index}\nspec:\n  peerIP: {router}\n  asNumber: 65000\n"
-        ));
-    }
-    documents.join("---\n")
-}
-
-/// A ternd node: its host, its manifest directory and the running daemon.
-struct Node {
-    name: &'static str,
-    host: Host,
-    datastore: PathBuf,
-    ternd: Option<Process>,
-}
-
-impl Node {
-    fn new(name: &'static str, manifests: &str) -> Node {
-        let host = Host::new(name).unwrap();
-        host.enable_forwarding().unwrap();
-        let datastore = host.dir().join("manifests");
-        std::fs::create_dir(&datastore).unwrap();
-        std::fs::write(datastore.join("cluster.yaml"), manifests).unwrap();
-        Node {
-            name,
-            host,
-            datastore,
-            ternd: None,
-        }
-    }
-
-    fn start(&mut self) {
-        let socket = self.host.dir().join("ternd.sock");
-        let args = [
-            "--node-name".as_ref(),
-            self.name.as_ref(),
-            "--datastore".as_ref(),
-            self.datastore.as_os_str(),
-            "--api-socket".as_ref(),
-            socket.as_os_str(),
-            "--dataplane".as_ref(),
-        ];
-        let process = spawn_in(
-            &self.host,
-            "ternd",
-            env!("CARGO_BIN_EXE_ternd"),
-            &args,
-            &[("RUST_LOG", "info,tern_agent=debug")],
-        )
-        .unwrap();
-        self.ternd = Some(process);
-    }
-
-    fn stop(&mut self) {
-        if let Some(ternd) = self.ternd.take() {
-            ternd.terminate(Duration::from_secs(10)).unwrap();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.host.dir().join("ternd.stderr")).unwrap_or_default()
-    }
-
-    /// `ip -j route show table main`, as JSON objects.
-    fn routes(&self) -> Vec<Value> {
-        let output = self
-            .host
-            .ip(&["-j", "route", "show", "table", "main"])
-            .unwrap();
-        serde_json::from_str::<Vec<Value>>(&output.stdout).unwrap()
-    }
-
-    fn route(&self, destination: &str) -> Option<Value> {
-        self.routes()
-            .into_iter()
-            .find(|route| route["dst"] == destination)
-    }
-
-    fn wait_route(&self, what: &str, check: impl Fn(&Value) -> bool, destination: &str) -> Value {
-        wait_until(what, WAIT, || match self.route(destination) {
-            Some(route) if check(&route) => Ok(Some(route)),
-            other => Err(format!("{other:?}")),
-        })
-        .unwrap_or_else(|e| panic!("{}: {e}\n--- ternd ---\n{}", self.name, self.log()))
-    }
-}
-
-fn is_tern(route: &Value) -> bool {
-    route["protocol"] == PROTOCOL
-}
-
-fn gateways(route: &Value) -> Vec<String> {
-    let mut found: Vec<String> = match route["nexthops"].as_array() {
-        Some(hops) => hops
-            .iter()
-            .filter_map(|hop| hop["gateway"].as_str().map(String::from))
-            .collect(),
-        None => route["gateway"]
-            .as_str()
-            .map(String::from)
-            .into_iter()
-            .collect(),
-    };
-    found.sort();
-    found
-}
-
-fn via<'a>(gateways_wanted: &'a [&'a str]) -> impl Fn(&Value) -> bool + 'a {
-    move |route| is_tern(route) && gateways(route) == gateways_wanted
+/// Two IPv4-only nodes: n1 (198.18.0.11, pods 198.19.1.0/24) and n2 (.12, 198.19.2.0/24).
+fn two_nodes(routers: &[&str]) -> String {
+    manifests(
+        &[
+            NodeSpec {
+                name: "n1",
+                addresses: &["198.18.0.11/24"],
+                pod_cidrs: &["198.19.1.0/24"],
+            },
+            NodeSpec {
+                name: "n2",
+                addresses: &["198.18.0.12/24"],
+                pod_cidrs: &["198.19.2.0/24"],
+            },
+        ],
+        routers,
+    )
 }
 
 /// Starts both nodes' ternd and waits until each has installed the other's pod CIDR.
@@ -162,13 +57,7 @@ fn start_and_learn(n1: &mut Node, n2: &mut Node) {
 #[test]
 fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     let switch = Switch::new("rt-sw").unwrap();
-    let text = manifests(
-        &[
-            ("n1", "198.18.0.11", "198.19.1.0/24"),
-            ("n2", "198.18.0.12", "198.19.2.0/24"),
-        ],
-        &["198.18.0.21", "198.18.0.22"],
-    );
+    let text = two_nodes(&["198.18.0.21", "198.18.0.22"]);
     let mut n1 = Node::new("n1", &text);
     let mut n2 = Node::new("n2", &text);
     let _p1 = switch
@@ -200,11 +89,7 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
         } else {
             "198.19.2.0/24"
         };
-        node.wait_route(
-            "blackhole for the local pod CIDR",
-            |route| is_tern(route) && route["type"] == "blackhole",
-            own,
-        );
+        node.wait_route("blackhole for the local pod CIDR", is_tern_blackhole, own);
         node.wait_route(
             "ECMP route over both routers",
             via(&["198.18.0.21", "198.18.0.22"]),
@@ -265,13 +150,7 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     for router in &mut routers {
         router.withdraw("192.0.2.0/24".parse().unwrap()).unwrap();
     }
-    wait_until("withdrawn route removed", WAIT, || {
-        match n1.route("192.0.2.0/24") {
-            None => Ok(Some(())),
-            Some(route) => Err(format!("{route}")),
-        }
-    })
-    .unwrap();
+    n1.wait_no_route("withdrawn route removed", "192.0.2.0/24");
     assert!(
         n1.route("198.19.99.0/24").is_some(),
         "static route still untouched"
@@ -280,33 +159,9 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     n2.stop();
 }
 
-/// A "pod": a namespace behind `node` on a veth, `address/32`, default route via `gateway`
-/// (an address of the node on that veth), like the CNI `ptp` plugin.
-fn attach_pod(node: &Host, address: &str, gateway: &str) -> (Host, Veth) {
-    let pod = Host::new("rt-pod").unwrap();
-    let link = Veth::new(node, &pod).unwrap();
-    node.add_address(&link.a_interface, format!("{gateway}/32").parse().unwrap())
-        .unwrap();
-    node.add_device_route(format!("{address}/32").parse().unwrap(), &link.a_interface)
-        .unwrap();
-    pod.add_address(&link.b_interface, format!("{address}/32").parse().unwrap())
-        .unwrap();
-    pod.add_device_route(format!("{gateway}/32").parse().unwrap(), &link.b_interface)
-        .unwrap();
-    pod.add_route("0.0.0.0/0".parse().unwrap(), ip(gateway))
-        .unwrap();
-    (pod, link)
-}
-
 #[test]
 fn ternd_restart_loses_no_packets() {
-    let text = manifests(
-        &[
-            ("n1", "198.18.0.11", "198.19.1.0/24"),
-            ("n2", "198.18.0.12", "198.19.2.0/24"),
-        ],
-        &[],
-    );
+    let text = two_nodes(&[]);
     let mut n1 = Node::new("n1", &text);
     let mut n2 = Node::new("n2", &text);
     let _underlay = Veth::with_addresses(
@@ -383,13 +238,7 @@ fn ternd_restart_loses_no_packets() {
         n1.log()
     );
     assert!(n1.route("198.19.2.0/24").is_some_and(|r| is_tern(&r)));
-    wait_until("stale tern route removed", WAIT, || {
-        match n1.route("198.19.77.0/24") {
-            None => Ok(Some(())),
-            Some(route) => Err(format!("{route}")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}\n--- ternd ---\n{}", n1.log()));
+    n1.wait_no_route("stale tern route removed", "198.19.77.0/24");
     n1.stop();
     n2.stop();
 }

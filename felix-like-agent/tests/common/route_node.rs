@@ -1,0 +1,228 @@
+//! ternd nodes in network namespaces for the route-programming tests (`ternd_routes*`): the
+//! cluster manifests, a node running `ternd --dataplane`, the kernel's main table read back
+//! as `ip -j route` JSON (IPv4 or IPv6 by the destination), and "pods" behind a node.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use interop_tests::{Host, Process, Veth, spawn_in, wait_until};
+use serde_json::Value;
+
+/// How long a route may take to appear or be repaired.
+pub const WAIT: Duration = Duration::from_secs(45);
+/// tern's rtnetlink protocol as `ip -j route` prints it.
+pub const PROTOCOL: &str = "201";
+
+pub fn ip(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+/// One node of the cluster manifests: name, BGP addresses with prefix length (IPv4 and
+/// optionally IPv6, annotated as `tern.dev/bgp-ipv4-address` / `-ipv6-address`) and pod CIDRs.
+pub struct NodeSpec<'a> {
+    pub name: &'a str,
+    pub addresses: &'a [&'a str],
+    pub pod_cidrs: &'a [&'a str],
+}
+
+/// The global BGPConfiguration (AS 64512, mesh on, graceful restart 120 s), the nodes, and
+/// one global BGPPeer (AS 65000) per router address.
+pub fn manifests(nodes: &[NodeSpec], routers: &[&str]) -> String {
+    let mut documents = vec![
+        "apiVersion: tern.dev/v1alpha1\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: true\n  nodeMeshMaxRestartTime: 120s\n".to_string(),
+    ];
+    for node in nodes {
+        let mut text = format!(
+            "apiVersion: v1\nkind: Node\nmetadata:\n  name: {}\n  annotations:\n",
+            node.name
+        );
+        for address in node.addresses {
+            let family = if address.contains(':') {
+                "ipv6"
+            } else {
+                "ipv4"
+            };
+            text.push_str(&format!("    tern.dev/bgp-{family}-address: {address}\n"));
+        }
+        text.push_str("spec:\n  podCIDRs:\n");
+        for cidr in node.pod_cidrs {
+            text.push_str(&format!("    - {cidr}\n"));
+        }
+        documents.push(text);
+    }
+    for (index, router) in routers.iter().enumerate() {
+        documents.push(format!(
+            "apiVersion: tern.dev/v1alpha1\nkind: BGPPeer\nmetadata:\n  name: router{index}\nspec:\n  peerIP: {router}\n  asNumber: 65000\n"
+        ));
+    }
+    documents.join("---\n")
+}
+
+/// A ternd node: its host, its manifest directory and the running daemon.
+pub struct Node {
+    pub name: &'static str,
+    pub host: Host,
+    datastore: PathBuf,
+    ternd: Option<Process>,
+}
+
+impl Node {
+    /// A forwarding host named `name` whose datastore holds `manifests`.
+    pub fn new(name: &'static str, manifests: &str) -> Node {
+        let host = Host::new(name).unwrap();
+        host.enable_forwarding().unwrap();
+        let datastore = host.dir().join("manifests");
+        std::fs::create_dir(&datastore).unwrap();
+        std::fs::write(datastore.join("cluster.yaml"), manifests).unwrap();
+        Node {
+            name,
+            host,
+            datastore,
+            ternd: None,
+        }
+    }
+
+    /// Starts `ternd --dataplane` for this node.
+    pub fn start(&mut self) {
+        let socket = self.host.dir().join("ternd.sock");
+        let args = [
+            "--node-name".as_ref(),
+            self.name.as_ref(),
+            "--datastore".as_ref(),
+            self.datastore.as_os_str(),
+            "--api-socket".as_ref(),
+            socket.as_os_str(),
+            "--dataplane".as_ref(),
+        ];
+        let process = spawn_in(
+            &self.host,
+            "ternd",
+            env!("CARGO_BIN_EXE_ternd"),
+            &args,
+            &[("RUST_LOG", "info,tern_agent=debug")],
+        )
+        .unwrap();
+        self.ternd = Some(process);
+    }
+
+    /// Stops ternd (SIGTERM; its routes stay).
+    pub fn stop(&mut self) {
+        if let Some(ternd) = self.ternd.take() {
+            ternd.terminate(Duration::from_secs(10)).unwrap();
+        }
+    }
+
+    /// ternd's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.host.dir().join("ternd.stderr")).unwrap_or_default()
+    }
+
+    /// `ip -4|-6 -j route show table main`, as JSON objects.
+    pub fn routes(&self, ipv6: bool) -> Vec<Value> {
+        let family = if ipv6 { "-6" } else { "-4" };
+        let output = self
+            .host
+            .ip(&[family, "-j", "route", "show", "table", "main"])
+            .unwrap();
+        serde_json::from_str::<Vec<Value>>(&output.stdout).unwrap()
+    }
+
+    /// The main-table route to `destination` (a prefix as `ip` prints it), of its family.
+    pub fn route(&self, destination: &str) -> Option<Value> {
+        self.routes(destination.contains(':'))
+            .into_iter()
+            .find(|route| route["dst"] == destination)
+    }
+
+    /// Waits until the route to `destination` passes `check`; panics with ternd's log.
+    pub fn wait_route(
+        &self,
+        what: &str,
+        check: impl Fn(&Value) -> bool,
+        destination: &str,
+    ) -> Value {
+        wait_until(what, WAIT, || match self.route(destination) {
+            Some(route) if check(&route) => Ok(Some(route)),
+            other => Err(format!("{other:?}")),
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}\n--- ternd ---\n{}", self.name, self.log()))
+    }
+
+    /// Waits until there is no route to `destination`; panics with ternd's log.
+    pub fn wait_no_route(&self, what: &str, destination: &str) {
+        wait_until(what, WAIT, || match self.route(destination) {
+            None => Ok(Some(())),
+            Some(route) => Err(format!("{route}")),
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}\n--- ternd ---\n{}", self.name, self.log()))
+    }
+}
+
+/// Installed by tern (protocol 201).
+pub fn is_tern(route: &Value) -> bool {
+    route["protocol"] == PROTOCOL
+}
+
+/// A tern blackhole.
+pub fn is_tern_blackhole(route: &Value) -> bool {
+    is_tern(route) && route["type"] == "blackhole"
+}
+
+/// The route's gateways, sorted (one, or each of an ECMP route's next hops).
+pub fn gateways(route: &Value) -> Vec<String> {
+    let mut found: Vec<String> = match route["nexthops"].as_array() {
+        Some(hops) => hops
+            .iter()
+            .filter_map(|hop| hop["gateway"].as_str().map(String::from))
+            .collect(),
+        None => route["gateway"]
+            .as_str()
+            .map(String::from)
+            .into_iter()
+            .collect(),
+    };
+    found.sort();
+    found
+}
+
+/// A tern route through exactly these gateways (sorted).
+pub fn via<'a>(gateways_wanted: &'a [&'a str]) -> impl Fn(&Value) -> bool + 'a {
+    move |route| is_tern(route) && gateways(route) == gateways_wanted
+}
+
+/// A "pod": a namespace behind `node` on a veth, `address/32` (`/128`), default route via
+/// `gateway` (an address of the node on that veth), like the CNI `ptp` plugin.
+pub fn attach_pod(node: &Host, address: &str, gateway: &str) -> (Host, Veth) {
+    let host_length = if address.contains(':') { 128 } else { 32 };
+    let default = if address.contains(':') {
+        "::/0"
+    } else {
+        "0.0.0.0/0"
+    };
+    let pod = Host::new("rt-pod").unwrap();
+    let link = Veth::new(node, &pod).unwrap();
+    node.add_address(
+        &link.a_interface,
+        format!("{gateway}/{host_length}").parse().unwrap(),
+    )
+    .unwrap();
+    node.add_device_route(
+        format!("{address}/{host_length}").parse().unwrap(),
+        &link.a_interface,
+    )
+    .unwrap();
+    pod.add_address(
+        &link.b_interface,
+        format!("{address}/{host_length}").parse().unwrap(),
+    )
+    .unwrap();
+    pod.add_device_route(
+        format!("{gateway}/{host_length}").parse().unwrap(),
+        &link.b_interface,
+    )
+    .unwrap();
+    pod.add_route(default.parse().unwrap(), ip(gateway))
+        .unwrap();
+    (pod, link)
+}
