@@ -13,7 +13,9 @@ mod common;
 
 use std::time::Instant;
 
-use common::route_node::{Node, NodeSpec, attach_pod, gateways, ip, is_tern_blackhole, via};
+use common::route_node::{
+    Node, NodeSpec, WAIT, attach_pod, gateways, ip, is_tern, is_tern_blackhole, via,
+};
 use interop_tests::peers::{self, Neighbor, PeerConfig, PeerKind, Route};
 use interop_tests::{Host, Switch, Veth, wait_until};
 
@@ -21,26 +23,33 @@ const N1_V4: &str = "198.18.0.11";
 const N2_V4: &str = "198.18.0.12";
 const N1_V6: &str = "2001:db8:ff::11";
 const N2_V6: &str = "2001:db8:ff::12";
-const ROUTER_V6: &str = "2001:db8:ff::21";
+const ROUTER1_V6: &str = "2001:db8:ff::21";
+const ROUTER2_V6: &str = "2001:db8:ff::22";
 const ROUTER_PREFIX: &str = "2001:db8:100::/48";
 
-/// n1 and n2, dual stack (pods 198.19.N.0/24 and 2001:db8:N::/64), plus the global BGPPeers.
-fn dual_stack_nodes(routers: &[&str]) -> String {
-    common::route_node::manifests(
-        &[
-            NodeSpec {
-                name: "n1",
-                addresses: &["198.18.0.11/24", "2001:db8:ff::11/64"],
-                pod_cidrs: &["198.19.1.0/24", "2001:db8:1::/64"],
-            },
-            NodeSpec {
-                name: "n2",
-                addresses: &["198.18.0.12/24", "2001:db8:ff::12/64"],
-                pod_cidrs: &["198.19.2.0/24", "2001:db8:2::/64"],
-            },
-        ],
-        routers,
-    )
+/// n1 and n2, dual stack (pods 198.19.N.0/24 and 2001:db8:N::/64), optionally n3 with IPv4
+/// only (198.18.0.13, pods 198.19.3.0/24), plus the global BGPPeers.
+fn cluster(ipv4_only_node: bool, routers: &[&str]) -> String {
+    let mut nodes = vec![
+        NodeSpec {
+            name: "n1",
+            addresses: &["198.18.0.11/24", "2001:db8:ff::11/64"],
+            pod_cidrs: &["198.19.1.0/24", "2001:db8:1::/64"],
+        },
+        NodeSpec {
+            name: "n2",
+            addresses: &["198.18.0.12/24", "2001:db8:ff::12/64"],
+            pod_cidrs: &["198.19.2.0/24", "2001:db8:2::/64"],
+        },
+    ];
+    if ipv4_only_node {
+        nodes.push(NodeSpec {
+            name: "n3",
+            addresses: &["198.18.0.13/24"],
+            pod_cidrs: &["198.19.3.0/24"],
+        });
+    }
+    common::route_node::manifests(&nodes, routers)
 }
 
 /// What each node must hold: (node, own pod CIDRs, the peer's pod CIDRs with next hops).
@@ -54,12 +63,30 @@ fn expect_mesh_routes(node: &Node, own: [&str; 2], other: [(&str, &str); 2]) {
     }
 }
 
+/// The IPv4-only n3 and the dual-stack nodes: IPv4 pod routes both ways; on n3 not one IPv6
+/// route of tern's, no failed install, no IPv6 session.
+fn expect_ipv4_only_routes(n1: &Node, n2: &Node, n3: &Node) {
+    for (cidr, next_hop) in [("198.19.1.0/24", N1_V4), ("198.19.2.0/24", N2_V4)] {
+        n3.wait_route("a dual-stack node's IPv4 pod CIDR", via(&[next_hop]), cidr);
+    }
+    n3.wait_route("n3's blackhole", is_tern_blackhole, "198.19.3.0/24");
+    for node in [n1, n2] {
+        node.wait_route("n3's pod CIDR", via(&["198.18.0.13"]), "198.19.3.0/24");
+    }
+    let ipv6_routes: Vec<_> = n3.routes(true).into_iter().filter(is_tern).collect();
+    let log = n3.log();
+    assert!(ipv6_routes.is_empty(), "{ipv6_routes:?}\n{log}");
+    assert!(!log.contains("failed:"), "{log}");
+    assert!(!log.contains("add peer address=2001:db8"), "{log}");
+}
+
 #[test]
 fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
     let switch = Switch::new("r6-sw").unwrap();
-    let text = dual_stack_nodes(&[ROUTER_V6]);
+    let text = cluster(true, &[ROUTER1_V6, ROUTER2_V6]);
     let mut n1 = Node::new("n1", &text);
     let mut n2 = Node::new("n2", &text);
+    let mut n3 = Node::new("n3", &text);
     let _p1 = switch
         .connect_with_addresses(
             &n1.host,
@@ -78,20 +105,31 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
             ],
         )
         .unwrap();
-    let router_host = Host::new("r6-bird").unwrap();
-    let _router_port = switch
-        .connect_with_addresses(&router_host, &["2001:db8:ff::21/64".parse().unwrap()])
+    let _p3 = switch
+        .connect_with_addresses(&n3.host, &["198.18.0.13/24".parse().unwrap()])
         .unwrap();
-    // IPv6-only sessions (Neighbor::new takes the family of the address) from the router.
-    let config = PeerConfig::new("198.18.0.21".parse().unwrap(), 65000)
-        .neighbor(Neighbor::new(ip(N1_V6), 64512))
-        .neighbor(Neighbor::new(ip(N2_V6), 64512))
-        .route(Route::new(ROUTER_PREFIX.parse().unwrap()));
-    let mut router = peers::start(PeerKind::Bird, &router_host, config).unwrap();
+    // Two routers announce the same IPv6 prefix over IPv6-only sessions (Neighbor::new takes
+    // the family of the address).
+    let mut routers = Vec::new();
+    let mut router_ports = Vec::new();
+    for (address, router_id) in [(ROUTER1_V6, "198.18.0.21"), (ROUTER2_V6, "198.18.0.22")] {
+        let host = Host::new("r6-bird").unwrap();
+        router_ports.push(
+            switch
+                .connect_with_addresses(&host, &[format!("{address}/64").parse().unwrap()])
+                .unwrap(),
+        );
+        let config = PeerConfig::new(router_id.parse().unwrap(), 65000)
+            .neighbor(Neighbor::new(ip(N1_V6), 64512))
+            .neighbor(Neighbor::new(ip(N2_V6), 64512))
+            .route(Route::new(ROUTER_PREFIX.parse().unwrap()));
+        routers.push(peers::start(PeerKind::Bird, &host, config).unwrap());
+    }
 
     let started = Instant::now();
     n1.start();
     n2.start();
+    n3.start();
     expect_mesh_routes(
         &n1,
         ["198.19.1.0/24", "2001:db8:1::/64"],
@@ -103,7 +141,11 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
         [("198.19.1.0/24", N1_V4), ("2001:db8:1::/64", N1_V6)],
     );
     for node in [&n1, &n2] {
-        let route = node.wait_route("the router's IPv6 prefix", via(&[ROUTER_V6]), ROUTER_PREFIX);
+        let route = node.wait_route(
+            "IPv6 ECMP route over both routers",
+            via(&[ROUTER1_V6, ROUTER2_V6]),
+            ROUTER_PREFIX,
+        );
         eprintln!("{}: {route}", node.name);
     }
     eprintln!(
@@ -111,7 +153,12 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
         started.elapsed().as_millis()
     );
 
-    // Drift on n1: someone else's static IPv6 route, and the learned IPv6 route deleted.
+    // n3 has IPv4 only: the IPv4 routes, and no IPv6 route nor session (each session carries
+    // its own family, so IPv6 routes never reach it over the IPv4 mesh).
+    expect_ipv4_only_routes(&n1, &n2, &n3);
+
+    // Drift on n1: someone else's static IPv6 route, the learned pod route deleted and the
+    // ECMP route replaced by hand (which also makes it protocol `boot`).
     n1.host
         .ip(&[
             "-6",
@@ -119,32 +166,51 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
             "add",
             "2001:db8:99::/64",
             "via",
-            ROUTER_V6,
+            ROUTER1_V6,
             "proto",
             "static",
         ])
         .unwrap();
-    let deleted = Instant::now();
+    let drifted = Instant::now();
     n1.host
         .ip(&["-6", "route", "del", "2001:db8:2::/64"])
         .unwrap();
-    n1.wait_route(
-        "deleted IPv6 route restored",
-        via(&[N2_V6]),
-        "2001:db8:2::/64",
-    );
+    n1.host
+        .ip(&["-6", "route", "replace", ROUTER_PREFIX, "via", ROUTER1_V6])
+        .unwrap();
+    let restored = wait_until("both drifted IPv6 routes restored", WAIT, || {
+        let pod = n1.route("2001:db8:2::/64");
+        let ecmp = n1.route(ROUTER_PREFIX);
+        match (&pod, &ecmp) {
+            (Some(pod), Some(ecmp))
+                if via(&[N2_V6])(pod) && via(&[ROUTER1_V6, ROUTER2_V6])(ecmp) =>
+            {
+                Ok(Some(drifted.elapsed()))
+            }
+            _ => Err(format!("{pod:?} / {ecmp:?}")),
+        }
+    })
+    .unwrap_or_else(|e| panic!("{e}\n--- ternd ---\n{}", n1.log()));
     eprintln!(
-        "drift: deleted IPv6 route restored after {} ms",
-        deleted.elapsed().as_millis()
+        "drift: deleted + altered IPv6 routes restored after {} ms",
+        restored.as_millis()
     );
     let foreign = n1
         .route("2001:db8:99::/64")
         .expect("the static IPv6 route is untouched");
     assert_eq!(foreign["protocol"], "static");
-    assert_eq!(gateways(&foreign), [ROUTER_V6]);
+    assert_eq!(gateways(&foreign), [ROUTER1_V6]);
 
-    // The router withdraws its prefix: it leaves both kernels; the static route stays.
-    router.withdraw(ROUTER_PREFIX.parse().unwrap()).unwrap();
+    // Withdrawals: ECMP shrinks to one router, then the prefix leaves both kernels.
+    routers[1].withdraw(ROUTER_PREFIX.parse().unwrap()).unwrap();
+    for node in [&n1, &n2] {
+        node.wait_route(
+            "IPv6 ECMP shrinks to one router",
+            via(&[ROUTER1_V6]),
+            ROUTER_PREFIX,
+        );
+    }
+    routers[0].withdraw(ROUTER_PREFIX.parse().unwrap()).unwrap();
     for node in [&n1, &n2] {
         node.wait_no_route("withdrawn IPv6 prefix removed", ROUTER_PREFIX);
     }
@@ -154,11 +220,12 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
     );
     n1.stop();
     n2.stop();
+    n3.stop();
 }
 
 #[test]
 fn ipv6_pods_reach_each_other_over_tern_routes() {
-    let text = dual_stack_nodes(&[]);
+    let text = cluster(false, &[]);
     let mut n1 = Node::new("n1", &text);
     let mut n2 = Node::new("n2", &text);
     let _underlay = Veth::with_addresses(
@@ -185,7 +252,7 @@ fn ipv6_pods_reach_each_other_over_tern_routes() {
     n2.start();
     n1.wait_route("n2's IPv6 pod CIDR", via(&[N2_V6]), "2001:db8:2::/64");
     n2.wait_route("n1's IPv6 pod CIDR", via(&[N1_V6]), "2001:db8:1::/64");
-    wait_until("pod to pod over IPv6", common::route_node::WAIT, || {
+    wait_until("pod to pod over IPv6", WAIT, || {
         pod1.ping(ip("2001:db8:2::10")).map(Some)
     })
     .unwrap();
