@@ -13,8 +13,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::route_node::{
-    Node, NodeSpec, PROTOCOL, WAIT, attach_pod, gateways, ip, is_tern, is_tern_blackhole,
-    manifests, via,
+    Node, NodeSpec, PROTOCOL, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, manifests, via,
 };
 use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route};
 use interop_tests::{Host, Switch, Veth, wait_until};
@@ -115,28 +114,18 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     n1.host
         .ip(&["route", "replace", "192.0.2.0/24", "via", "198.18.0.21"])
         .unwrap();
-    let restored = wait_until("both drifted routes restored", WAIT, || {
-        let pod = n1.route("198.19.2.0/24");
-        let ecmp = n1.route("192.0.2.0/24");
-        match (&pod, &ecmp) {
-            (Some(pod), Some(ecmp))
-                if via(&["198.18.0.12"])(pod) && via(&["198.18.0.21", "198.18.0.22"])(ecmp) =>
-            {
-                Ok(Some(started.elapsed()))
-            }
-            _ => Err(format!("{pod:?} / {ecmp:?}")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}\n--- ternd ---\n{}", n1.log()));
+    n1.wait_routes_via(
+        "both drifted routes restored",
+        &[
+            ("198.19.2.0/24", &["198.18.0.12"]),
+            ("192.0.2.0/24", &["198.18.0.21", "198.18.0.22"]),
+        ],
+    );
     eprintln!(
         "drift: deleted + altered route restored after {} ms",
-        restored.as_millis()
+        started.elapsed().as_millis()
     );
-    let foreign = n1
-        .route("198.19.99.0/24")
-        .expect("the static route is untouched");
-    assert_eq!(foreign["protocol"], "static");
-    assert_eq!(gateways(&foreign), ["198.18.0.21"]);
+    n1.assert_foreign_route("198.19.99.0/24", "static", "198.18.0.21");
 
     // A route no longer announced leaves the kernel.
     routers[1]

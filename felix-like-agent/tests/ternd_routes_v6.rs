@@ -14,7 +14,7 @@ mod common;
 use std::time::Instant;
 
 use common::route_node::{
-    Node, NodeSpec, WAIT, attach_pod, gateways, ip, is_tern, is_tern_blackhole, via,
+    Node, NodeSpec, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, networks, via,
 };
 use interop_tests::peers::{self, Neighbor, PeerConfig, PeerKind, Route};
 use interop_tests::{Host, Switch, Veth, wait_until};
@@ -23,6 +23,9 @@ const N1_V4: &str = "198.18.0.11";
 const N2_V4: &str = "198.18.0.12";
 const N1_V6: &str = "2001:db8:ff::11";
 const N2_V6: &str = "2001:db8:ff::12";
+const N1_ADDRESSES: &[&str] = &["198.18.0.11/24", "2001:db8:ff::11/64"];
+const N2_ADDRESSES: &[&str] = &["198.18.0.12/24", "2001:db8:ff::12/64"];
+const N3_ADDRESSES: &[&str] = &["198.18.0.13/24"];
 const ROUTER1_V6: &str = "2001:db8:ff::21";
 const ROUTER2_V6: &str = "2001:db8:ff::22";
 const ROUTER_PREFIX: &str = "2001:db8:100::/48";
@@ -33,19 +36,19 @@ fn cluster(ipv4_only_node: bool, routers: &[&str]) -> String {
     let mut nodes = vec![
         NodeSpec {
             name: "n1",
-            addresses: &["198.18.0.11/24", "2001:db8:ff::11/64"],
+            addresses: N1_ADDRESSES,
             pod_cidrs: &["198.19.1.0/24", "2001:db8:1::/64"],
         },
         NodeSpec {
             name: "n2",
-            addresses: &["198.18.0.12/24", "2001:db8:ff::12/64"],
+            addresses: N2_ADDRESSES,
             pod_cidrs: &["198.19.2.0/24", "2001:db8:2::/64"],
         },
     ];
     if ipv4_only_node {
         nodes.push(NodeSpec {
             name: "n3",
-            addresses: &["198.18.0.13/24"],
+            addresses: N3_ADDRESSES,
             pod_cidrs: &["198.19.3.0/24"],
         });
     }
@@ -87,27 +90,18 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
     let mut n1 = Node::new("n1", &text);
     let mut n2 = Node::new("n2", &text);
     let mut n3 = Node::new("n3", &text);
-    let _p1 = switch
-        .connect_with_addresses(
-            &n1.host,
-            &[
-                "198.18.0.11/24".parse().unwrap(),
-                "2001:db8:ff::11/64".parse().unwrap(),
-            ],
-        )
-        .unwrap();
-    let _p2 = switch
-        .connect_with_addresses(
-            &n2.host,
-            &[
-                "198.18.0.12/24".parse().unwrap(),
-                "2001:db8:ff::12/64".parse().unwrap(),
-            ],
-        )
-        .unwrap();
-    let _p3 = switch
-        .connect_with_addresses(&n3.host, &["198.18.0.13/24".parse().unwrap()])
-        .unwrap();
+    let _ports: Vec<_> = [
+        (&n1, N1_ADDRESSES),
+        (&n2, N2_ADDRESSES),
+        (&n3, N3_ADDRESSES),
+    ]
+    .into_iter()
+    .map(|(node, addresses)| {
+        switch
+            .connect_with_addresses(&node.host, &networks(addresses))
+            .unwrap()
+    })
+    .collect();
     // Two routers announce the same IPv6 prefix over IPv6-only sessions (Neighbor::new takes
     // the family of the address).
     let mut routers = Vec::new();
@@ -178,28 +172,18 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
     n1.host
         .ip(&["-6", "route", "replace", ROUTER_PREFIX, "via", ROUTER1_V6])
         .unwrap();
-    let restored = wait_until("both drifted IPv6 routes restored", WAIT, || {
-        let pod = n1.route("2001:db8:2::/64");
-        let ecmp = n1.route(ROUTER_PREFIX);
-        match (&pod, &ecmp) {
-            (Some(pod), Some(ecmp))
-                if via(&[N2_V6])(pod) && via(&[ROUTER1_V6, ROUTER2_V6])(ecmp) =>
-            {
-                Ok(Some(drifted.elapsed()))
-            }
-            _ => Err(format!("{pod:?} / {ecmp:?}")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}\n--- ternd ---\n{}", n1.log()));
+    n1.wait_routes_via(
+        "both drifted IPv6 routes restored",
+        &[
+            ("2001:db8:2::/64", &[N2_V6]),
+            (ROUTER_PREFIX, &[ROUTER1_V6, ROUTER2_V6]),
+        ],
+    );
     eprintln!(
         "drift: deleted + altered IPv6 routes restored after {} ms",
-        restored.as_millis()
+        drifted.elapsed().as_millis()
     );
-    let foreign = n1
-        .route("2001:db8:99::/64")
-        .expect("the static IPv6 route is untouched");
-    assert_eq!(foreign["protocol"], "static");
-    assert_eq!(gateways(&foreign), [ROUTER1_V6]);
+    n1.assert_foreign_route("2001:db8:99::/64", "static", ROUTER1_V6);
 
     // Withdrawals: ECMP shrinks to one router, then the prefix leaves both kernels.
     routers[1].withdraw(ROUTER_PREFIX.parse().unwrap()).unwrap();
@@ -230,15 +214,9 @@ fn ipv6_pods_reach_each_other_over_tern_routes() {
     let mut n2 = Node::new("n2", &text);
     let _underlay = Veth::with_addresses(
         &n1.host,
-        &[
-            "198.18.0.11/24".parse().unwrap(),
-            "2001:db8:ff::11/64".parse().unwrap(),
-        ],
+        &networks(N1_ADDRESSES),
         &n2.host,
-        &[
-            "198.18.0.12/24".parse().unwrap(),
-            "2001:db8:ff::12/64".parse().unwrap(),
-        ],
+        &networks(N2_ADDRESSES),
     )
     .unwrap();
     let (pod1, _link1) = attach_pod(&n1.host, "2001:db8:1::10", "2001:db8:1::1");

@@ -12,7 +12,8 @@
 //! - **Node-to-node mesh** (when `nodeToNodeMeshEnabled`, default true): between nodes that are
 //!   not in a route-reflector topology. A node is in one when it is a reflector, or when a
 //!   BGPPeer peers it with a reflector. Explicit BGPPeers win over mesh sessions.
-//! - Of two nodes, the one with the higher address waits for the other to connect.
+//! - Of two nodes, the one with the lower address waits for the other to connect (Calico's
+//!   `passive on` towards a node with a higher address).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;

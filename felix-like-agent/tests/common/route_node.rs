@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use interop_tests::{Host, Process, Veth, spawn_in, wait_until};
+use ipnetwork::IpNetwork;
 use serde_json::Value;
 
 /// How long a route may take to appear or be repaired.
@@ -149,6 +150,36 @@ impl Node {
         .unwrap_or_else(|e| panic!("{}: {e}\n--- ternd ---\n{}", self.name, self.log()))
     }
 
+    /// Waits until each `(destination, gateways)` is a tern route through exactly those
+    /// gateways (sorted); panics with ternd's log.
+    pub fn wait_routes_via(&self, what: &str, wanted: &[(&str, &[&str])]) {
+        wait_until(what, WAIT, || {
+            let found: Vec<Option<Value>> = wanted
+                .iter()
+                .map(|(destination, _)| self.route(destination))
+                .collect();
+            let all = wanted
+                .iter()
+                .zip(&found)
+                .all(|((_, hops), route)| route.as_ref().is_some_and(via(hops)));
+            match all {
+                true => Ok(Some(())),
+                false => Err(format!("{found:?}")),
+            }
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}\n--- ternd ---\n{}", self.name, self.log()))
+    }
+
+    /// Asserts that the route to `destination` is still someone else's: `protocol`, through
+    /// `gateway` only.
+    pub fn assert_foreign_route(&self, destination: &str, protocol: &str, gateway: &str) {
+        let route = self
+            .route(destination)
+            .unwrap_or_else(|| panic!("{}: the {protocol} route {destination} is gone", self.name));
+        assert_eq!(route["protocol"], protocol, "{route}");
+        assert_eq!(gateways(&route), [gateway], "{route}");
+    }
+
     /// Waits until there is no route to `destination`; panics with ternd's log.
     pub fn wait_no_route(&self, what: &str, destination: &str) {
         wait_until(what, WAIT, || match self.route(destination) {
@@ -191,37 +222,30 @@ pub fn via<'a>(gateways_wanted: &'a [&'a str]) -> impl Fn(&Value) -> bool + 'a {
     move |route| is_tern(route) && gateways(route) == gateways_wanted
 }
 
+/// Parses addresses with prefix length (`198.18.0.11/24`, `2001:db8:ff::11/64`).
+pub fn networks(addresses: &[&str]) -> Vec<IpNetwork> {
+    addresses.iter().map(|text| text.parse().unwrap()).collect()
+}
+
 /// A "pod": a namespace behind `node` on a veth, `address/32` (`/128`), default route via
 /// `gateway` (an address of the node on that veth), like the CNI `ptp` plugin.
 pub fn attach_pod(node: &Host, address: &str, gateway: &str) -> (Host, Veth) {
-    let host_length = if address.contains(':') { 128 } else { 32 };
-    let default = if address.contains(':') {
-        "::/0"
-    } else {
-        "0.0.0.0/0"
+    let ipv6 = address.contains(':');
+    let host_route = |text: &str| -> IpNetwork {
+        let length = if ipv6 { 128 } else { 32 };
+        format!("{text}/{length}").parse().unwrap()
     };
+    let default = if ipv6 { "::/0" } else { "0.0.0.0/0" };
     let pod = Host::new("rt-pod").unwrap();
     let link = Veth::new(node, &pod).unwrap();
-    node.add_address(
-        &link.a_interface,
-        format!("{gateway}/{host_length}").parse().unwrap(),
-    )
-    .unwrap();
-    node.add_device_route(
-        format!("{address}/{host_length}").parse().unwrap(),
-        &link.a_interface,
-    )
-    .unwrap();
-    pod.add_address(
-        &link.b_interface,
-        format!("{address}/{host_length}").parse().unwrap(),
-    )
-    .unwrap();
-    pod.add_device_route(
-        format!("{gateway}/{host_length}").parse().unwrap(),
-        &link.b_interface,
-    )
-    .unwrap();
+    node.add_address(&link.a_interface, host_route(gateway))
+        .unwrap();
+    node.add_device_route(host_route(address), &link.a_interface)
+        .unwrap();
+    pod.add_address(&link.b_interface, host_route(address))
+        .unwrap();
+    pod.add_device_route(host_route(gateway), &link.b_interface)
+        .unwrap();
     pod.add_route(default.parse().unwrap(), ip(gateway))
         .unwrap();
     (pod, link)
