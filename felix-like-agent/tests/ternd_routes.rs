@@ -13,7 +13,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::route_node::{
-    Node, NodeSpec, PROTOCOL, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, manifests, via,
+    Node, NodeSpec, PROTOCOL, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, manifests,
+    ping_summary, spawn_ping, via,
 };
 use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route};
 use interop_tests::{Host, Switch, Veth, wait_until};
@@ -169,23 +170,7 @@ fn ternd_restart_loses_no_packets() {
     .unwrap();
 
     // 500 echoes, 20 ms apart (10 s), each waiting at most 1 s for its reply.
-    let ping = pod1
-        .spawn(
-            "ping",
-            "ping",
-            &[
-                "-n",
-                "-q",
-                "-c",
-                "500",
-                "-i",
-                "0.02",
-                "-W",
-                "1",
-                "198.19.2.10",
-            ],
-        )
-        .unwrap();
+    let ping = spawn_ping(&pod1, "198.19.2.10", 500);
     std::thread::sleep(Duration::from_millis(1000));
     n1.stop();
     // While ternd is down: a tern route nothing wants any more (it must go after the restart).
@@ -201,25 +186,8 @@ fn ternd_restart_loses_no_packets() {
         ])
         .unwrap();
     n1.start();
-    wait_until("restarted ternd relearned its routes", WAIT, || {
-        match n1.log().contains("selection deferral is over") {
-            true => Ok(Some(())),
-            false => Err("still deferring"),
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}\n--- ternd ---\n{}", n1.log()));
-    wait_until("ping finished", Duration::from_secs(30), || {
-        match ping.is_running() {
-            false => Ok(Some(())),
-            true => Err("running"),
-        }
-    })
-    .unwrap();
-    let output = std::fs::read_to_string(ping.stdout_path()).unwrap();
-    let summary = output
-        .lines()
-        .find(|line| line.contains("packets transmitted"))
-        .unwrap_or_else(|| panic!("no ping summary: {output}"));
+    n1.wait_deferral_over();
+    let summary = ping_summary(&ping);
     eprintln!("restart: {summary}");
     assert!(
         summary.starts_with("500 packets transmitted, 500 received"),

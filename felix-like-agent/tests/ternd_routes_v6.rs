@@ -1,20 +1,24 @@
 //! ternd programs IPv6 routes, end to end in network namespaces (needs root).
 //!
-//! - Two dual-stack ternd nodes in the node-to-node mesh plus a BIRD router on one switch:
-//!   each node installs the other's IPv6 pod CIDR via the other's IPv6 address and its IPv4
-//!   pod CIDR via its IPv4 address (protocol 201), a blackhole for each of its own pod CIDRs,
-//!   and the router's IPv6 prefix via the router's IPv6 address. A learned IPv6 route deleted
-//!   by hand comes back (the time is printed); a static IPv6 route of another protocol stays;
-//!   the router's withdrawal removes its prefix from both nodes.
-//! - Two dual-stack nodes with an IPv6 "pod" behind each: no route before ternd runs, then a
-//!   bounded ping6 between the pods gets every reply, along the route tern installed.
+//! - Two dual-stack ternd nodes, one IPv4-only ternd node and two BIRD routers (IPv6 sessions)
+//!   on one switch: each dual-stack node installs the other's IPv6 pod CIDR via the other's
+//!   IPv6 address and its IPv4 pod CIDR via its IPv4 address (protocol 201), a blackhole for
+//!   each of its own pod CIDRs, and an IPv6 ECMP route over both routers for the prefix they
+//!   announce. The IPv4-only node gets the IPv4 routes and no IPv6 route or session. A learned
+//!   IPv6 route deleted and one altered by hand come back (the time is printed); a static IPv6
+//!   route of another protocol stays; withdrawals shrink the ECMP route, then remove it.
+//! - Two dual-stack nodes with an IPv6 "pod" behind each: no route before ternd runs, then the
+//!   pods reach each other along the route tern installed, and a bounded ping6 between them
+//!   loses no packet while one ternd restarts; a stale IPv6 tern route planted while ternd was
+//!   down is removed once the restarted speaker has relearned its routes.
 
 mod common;
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::route_node::{
-    Node, NodeSpec, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, networks, via,
+    Node, NodeSpec, PROTOCOL, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, networks,
+    ping_summary, spawn_ping, via,
 };
 use interop_tests::peers::{self, Neighbor, PeerConfig, PeerKind, Route};
 use interop_tests::{Host, Switch, Veth, wait_until};
@@ -208,7 +212,7 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
 }
 
 #[test]
-fn ipv6_pods_reach_each_other_over_tern_routes() {
+fn ipv6_pods_reach_each_other_over_tern_routes_across_a_restart() {
     let text = cluster(false, &[]);
     let mut n1 = Node::new("n1", &text);
     let mut n2 = Node::new("n2", &text);
@@ -245,20 +249,34 @@ fn ipv6_pods_reach_each_other_over_tern_routes() {
         "{lookup}"
     );
 
-    // 100 echoes, 20 ms apart (2 s), each waiting at most 1 s for its reply.
-    // A lost reply makes ping exit non-zero: read its summary either way.
-    let output = pod1
-        .run("ping -n -q -c 100 -i 0.02 -W 1 2001:db8:2::10 || true")
+    // 300 echoes, 20 ms apart (6 s), each waiting at most 1 s for its reply, while n1's
+    // ternd restarts; meanwhile a stale IPv6 tern route is planted (it must go afterwards).
+    let ping = spawn_ping(&pod1, "2001:db8:2::10", 300);
+    std::thread::sleep(Duration::from_millis(1000));
+    n1.stop();
+    n1.host
+        .ip(&[
+            "-6",
+            "route",
+            "add",
+            "2001:db8:77::/64",
+            "via",
+            N2_V6,
+            "proto",
+            PROTOCOL,
+        ])
         .unwrap();
-    let summary = output
-        .lines()
-        .find(|line| line.contains("packets transmitted"))
-        .unwrap_or_else(|| panic!("no ping summary: {output}"));
-    eprintln!("ping6: {summary}");
+    n1.start();
+    n1.wait_deferral_over();
+    let summary = ping_summary(&ping);
+    eprintln!("ping6 across a ternd restart: {summary}");
     assert!(
-        summary.starts_with("100 packets transmitted, 100 received"),
-        "{summary}"
+        summary.starts_with("300 packets transmitted, 300 received"),
+        "{summary}\n--- ternd n1 ---\n{}",
+        n1.log()
     );
+    n1.wait_route("IPv6 pod route kept", via(&[N2_V6]), "2001:db8:2::/64");
+    n1.wait_no_route("stale IPv6 tern route removed", "2001:db8:77::/64");
     n1.stop();
     n2.stop();
 }

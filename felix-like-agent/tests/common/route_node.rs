@@ -180,6 +180,19 @@ impl Node {
         assert_eq!(gateways(&route), [gateway], "{route}");
     }
 
+    /// Waits until a restarted ternd's speaker has relearned its routes (its graceful-restart
+    /// selection deferral is over); panics with ternd's log.
+    pub fn wait_deferral_over(&self) {
+        wait_until("restarted ternd relearned its routes", WAIT, || match self
+            .log()
+            .contains("selection deferral is over")
+        {
+            true => Ok(Some(())),
+            false => Err("still deferring"),
+        })
+        .unwrap_or_else(|e| panic!("{}: {e}\n--- ternd ---\n{}", self.name, self.log()));
+    }
+
     /// Waits until there is no route to `destination`; panics with ternd's log.
     pub fn wait_no_route(&self, what: &str, destination: &str) {
         wait_until(what, WAIT, || match self.route(destination) {
@@ -220,6 +233,32 @@ pub fn gateways(route: &Value) -> Vec<String> {
 /// A tern route through exactly these gateways (sorted).
 pub fn via<'a>(gateways_wanted: &'a [&'a str]) -> impl Fn(&Value) -> bool + 'a {
     move |route| is_tern(route) && gateways(route) == gateways_wanted
+}
+
+/// Starts a bounded ping from `pod` to `target`: `count` echoes 20 ms apart, each waiting at
+/// most 1 s for its reply.
+pub fn spawn_ping(pod: &Host, target: &str, count: u32) -> Process {
+    let count = count.to_string();
+    let args = ["-n", "-q", "-c", &count, "-i", "0.02", "-W", "1", target];
+    pod.spawn("ping", "ping", &args).unwrap()
+}
+
+/// Waits for a ping started by [`spawn_ping`] to finish (at most 30 s) and returns its
+/// summary line (`N packets transmitted, M received, …`).
+pub fn ping_summary(ping: &Process) -> String {
+    wait_until("ping finished", Duration::from_secs(30), || {
+        match ping.is_running() {
+            false => Ok(Some(())),
+            true => Err("running"),
+        }
+    })
+    .unwrap();
+    let output = std::fs::read_to_string(ping.stdout_path()).unwrap();
+    output
+        .lines()
+        .find(|line| line.contains("packets transmitted"))
+        .unwrap_or_else(|| panic!("no ping summary: {output}"))
+        .to_string()
 }
 
 /// Parses addresses with prefix length (`198.18.0.11/24`, `2001:db8:ff::11/64`).
