@@ -13,8 +13,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::route_node::{
-    Node, NodeSpec, PROTOCOL, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, manifests,
-    ping_summary, spawn_ping, via,
+    Node, NodeSpec, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, manifests, ping_summary,
+    spawn_ping, via,
 };
 use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route};
 use interop_tests::{Host, Switch, Veth, wait_until};
@@ -172,21 +172,8 @@ fn ternd_restart_loses_no_packets() {
     // 500 echoes, 20 ms apart (10 s), each waiting at most 1 s for its reply.
     let ping = spawn_ping(&pod1, "198.19.2.10", 500);
     std::thread::sleep(Duration::from_millis(1000));
-    n1.stop();
     // While ternd is down: a tern route nothing wants any more (it must go after the restart).
-    n1.host
-        .ip(&[
-            "route",
-            "add",
-            "198.19.77.0/24",
-            "via",
-            "198.18.0.12",
-            "proto",
-            PROTOCOL,
-        ])
-        .unwrap();
-    n1.start();
-    n1.wait_deferral_over();
+    n1.restart_with_stale_route("198.19.77.0/24", "198.18.0.12");
     let summary = ping_summary(&ping);
     eprintln!("restart: {summary}");
     assert!(

@@ -17,8 +17,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::route_node::{
-    Node, NodeSpec, PROTOCOL, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, networks,
-    ping_summary, spawn_ping, via,
+    Node, NodeSpec, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, networks, ping_summary,
+    spawn_ping, via,
 };
 use interop_tests::peers::{self, Neighbor, PeerConfig, PeerKind, Route};
 use interop_tests::{Host, Switch, Veth, wait_until};
@@ -253,21 +253,7 @@ fn ipv6_pods_reach_each_other_over_tern_routes_across_a_restart() {
     // ternd restarts; meanwhile a stale IPv6 tern route is planted (it must go afterwards).
     let ping = spawn_ping(&pod1, "2001:db8:2::10", 300);
     std::thread::sleep(Duration::from_millis(1000));
-    n1.stop();
-    n1.host
-        .ip(&[
-            "-6",
-            "route",
-            "add",
-            "2001:db8:77::/64",
-            "via",
-            N2_V6,
-            "proto",
-            PROTOCOL,
-        ])
-        .unwrap();
-    n1.start();
-    n1.wait_deferral_over();
+    n1.restart_with_stale_route("2001:db8:77::/64", N2_V6);
     let summary = ping_summary(&ping);
     eprintln!("ping6 across a ternd restart: {summary}");
     assert!(

@@ -180,9 +180,18 @@ impl Node {
         assert_eq!(gateways(&route), [gateway], "{route}");
     }
 
-    /// Waits until a restarted ternd's speaker has relearned its routes (its graceful-restart
-    /// selection deferral is over); panics with ternd's log.
-    pub fn wait_deferral_over(&self) {
+    /// Stops ternd, plants a stale tern route `stale` via `gateway` (one nothing wants any
+    /// more), starts ternd again and waits until the restarted speaker has relearned its
+    /// routes (its graceful-restart selection deferral is over); panics with ternd's log.
+    pub fn restart_with_stale_route(&mut self, stale: &str, gateway: &str) {
+        self.stop();
+        let family = if stale.contains(':') { "-6" } else { "-4" };
+        self.host
+            .ip(&[
+                family, "route", "add", stale, "via", gateway, "proto", PROTOCOL,
+            ])
+            .unwrap();
+        self.start();
         wait_until("restarted ternd relearned its routes", WAIT, || match self
             .log()
             .contains("selection deferral is over")
