@@ -10,14 +10,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use common::route_node::{
-    Node, NodeSpec, WAIT, attach_pod, ip, is_tern, is_tern_blackhole, manifests, ping_summary,
-    spawn_ping, via,
+    Node, NodeSpec, WAIT, attach_pod, bird_routers, ip, is_tern, is_tern_blackhole, manifests, via,
 };
-use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route};
-use interop_tests::{Host, Switch, Veth, wait_until};
+use interop_tests::{Switch, Veth, wait_until};
 
 /// Two IPv4-only nodes: n1 (198.18.0.11, pods 198.19.1.0/24) and n2 (.12, 198.19.2.0/24).
 fn two_nodes(routers: &[&str]) -> String {
@@ -66,21 +64,15 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     let _p2 = switch
         .connect_with_addresses(&n2.host, &["198.18.0.12/24".parse().unwrap()])
         .unwrap();
-    let mut routers: Vec<Box<dyn BgpPeer>> = Vec::new();
-    let mut router_ports = Vec::new();
-    for address in ["198.18.0.21", "198.18.0.22"] {
-        let host = Host::new("rt-bird").unwrap();
-        router_ports.push(
-            switch
-                .connect_with_addresses(&host, &[format!("{address}/24").parse().unwrap()])
-                .unwrap(),
-        );
-        let config = PeerConfig::new(address.parse().unwrap(), 65000)
-            .neighbor(Neighbor::new(ip("198.18.0.11"), 64512))
-            .neighbor(Neighbor::new(ip("198.18.0.12"), 64512))
-            .route(Route::new("192.0.2.0/24".parse().unwrap()));
-        routers.push(peers::start(PeerKind::Bird, &host, config).unwrap());
-    }
+    let (mut routers, _router_ports) = bird_routers(
+        &switch,
+        &[
+            ("198.18.0.21/24", "198.18.0.21"),
+            ("198.18.0.22/24", "198.18.0.22"),
+        ],
+        &["198.18.0.11", "198.18.0.12"],
+        "192.0.2.0/24",
+    );
     // Each node: the other's pod CIDR, a blackhole for its own, ECMP over both routers.
     start_and_learn(&mut n1, &mut n2);
     for node in [&n1, &n2] {
@@ -169,18 +161,11 @@ fn ternd_restart_loses_no_packets() {
     })
     .unwrap();
 
-    // 500 echoes, 20 ms apart (10 s), each waiting at most 1 s for its reply.
-    let ping = spawn_ping(&pod1, "198.19.2.10", 500);
-    std::thread::sleep(Duration::from_millis(1000));
-    // While ternd is down: a tern route nothing wants any more (it must go after the restart).
-    n1.restart_with_stale_route("198.19.77.0/24", "198.18.0.12");
-    let summary = ping_summary(&ping);
+    // 500 echoes (10 s) while n1's ternd restarts; while it is down a tern route nothing
+    // wants any more is planted (it must go after the restart).
+    let summary =
+        n1.ping_across_restart(&pod1, "198.19.2.10", 500, ("198.19.77.0/24", "198.18.0.12"));
     eprintln!("restart: {summary}");
-    assert!(
-        summary.starts_with("500 packets transmitted, 500 received"),
-        "{summary}\n--- ternd n1 ---\n{}",
-        n1.log()
-    );
     assert!(n1.route("198.19.2.0/24").is_some_and(|r| is_tern(&r)));
     n1.wait_no_route("stale tern route removed", "198.19.77.0/24");
     n1.stop();

@@ -6,7 +6,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use interop_tests::{Host, Process, Veth, spawn_in, wait_until};
+use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route};
+use interop_tests::{Host, Process, Switch, SwitchPort, Veth, spawn_in, wait_until};
 use ipnetwork::IpNetwork;
 use serde_json::Value;
 
@@ -202,6 +203,30 @@ impl Node {
         .unwrap_or_else(|e| panic!("{}: {e}\n--- ternd ---\n{}", self.name, self.log()));
     }
 
+    /// A bounded ping from `pod` to `target` (`count` echoes 20 ms apart, each waiting at most
+    /// 1 s for its reply) while ternd restarts after a second with a stale route planted
+    /// ([`Node::restart_with_stale_route`]). Asserts that no echo was lost; returns ping's
+    /// summary line.
+    pub fn ping_across_restart(
+        &mut self,
+        pod: &Host,
+        target: &str,
+        count: u32,
+        stale: (&str, &str),
+    ) -> String {
+        let ping = spawn_ping(pod, target, count);
+        std::thread::sleep(Duration::from_millis(1000));
+        self.restart_with_stale_route(stale.0, stale.1);
+        let summary = ping_summary(&ping);
+        assert!(
+            summary.starts_with(&format!("{count} packets transmitted, {count} received")),
+            "{summary}\n--- ternd {} ---\n{}",
+            self.name,
+            self.log()
+        );
+        summary
+    }
+
     /// Waits until there is no route to `destination`; panics with ternd's log.
     pub fn wait_no_route(&self, what: &str, destination: &str) {
         wait_until(what, WAIT, || match self.route(destination) {
@@ -242,6 +267,34 @@ pub fn gateways(route: &Value) -> Vec<String> {
 /// A tern route through exactly these gateways (sorted).
 pub fn via<'a>(gateways_wanted: &'a [&'a str]) -> impl Fn(&Value) -> bool + 'a {
     move |route| is_tern(route) && gateways(route) == gateways_wanted
+}
+
+/// BIRD routers (AS 65000) plugged into `switch`, one per `(address/length, router ID)`,
+/// each peering with every node address in `neighbors` (AS 64512, sessions in the family of
+/// the address) and announcing `prefix`. Keep the ports as long as the routers.
+pub fn bird_routers(
+    switch: &Switch,
+    routers: &[(&str, &str)],
+    neighbors: &[&str],
+    prefix: &str,
+) -> (Vec<Box<dyn BgpPeer>>, Vec<SwitchPort>) {
+    let mut started = Vec::new();
+    let mut ports = Vec::new();
+    for (address, router_id) in routers {
+        let host = Host::new("rt-bird").unwrap();
+        ports.push(
+            switch
+                .connect_with_addresses(&host, &networks(&[address]))
+                .unwrap(),
+        );
+        let mut config = PeerConfig::new(router_id.parse().unwrap(), 65000)
+            .route(Route::new(prefix.parse().unwrap()));
+        for neighbor in neighbors {
+            config = config.neighbor(Neighbor::new(ip(neighbor), 64512));
+        }
+        started.push(peers::start(PeerKind::Bird, &host, config).unwrap());
+    }
+    (started, ports)
 }
 
 /// Starts a bounded ping from `pod` to `target`: `count` echoes 20 ms apart, each waiting at
