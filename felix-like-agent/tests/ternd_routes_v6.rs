@@ -138,6 +138,8 @@ fn dual_stack_nodes_install_ipv6_routes_and_repair_drift() {
         );
         eprintln!("{}: {route}", node.name);
     }
+    // A session whose first connection reaches a ternd that has not added that peer yet
+    // waits out the 5 s connect retry: with simultaneous starts this figure is often ~4.5 s.
     eprintln!(
         "dual stack: every route on both nodes {} ms after start",
         started.elapsed().as_millis()
