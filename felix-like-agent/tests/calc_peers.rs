@@ -289,6 +289,34 @@ fn dual_stack_nodes_peer_over_both_families() {
 }
 
 #[test]
+fn a_node_without_an_ipv6_address_has_no_ipv6_sessions() {
+    let documents = vec![
+        node(
+            "a",
+            "198.18.0.1",
+            &[],
+            &[("tern.dev/bgp-ipv6-address", "2001:db8:18::1/64")],
+        ),
+        node("c", "198.18.0.3", &[], &[]),
+        bgp_peer("tor4", "  peerIP: 198.18.0.254\n  asNumber: 65000\n"),
+        bgp_peer("tor6", "  peerIP: 2001:db8:18::fe\n  asNumber: 65000\n"),
+    ];
+    let snapshot = snapshot(&documents);
+    let dual_stack = calculate(&snapshot, "a").unwrap();
+    assert_eq!(
+        peer_addresses(&dual_stack),
+        ["198.18.0.3", "198.18.0.254", "2001:db8:18::fe"]
+    );
+    assert!(dual_stack.problems.is_empty(), "{:?}", dual_stack.problems);
+    let ipv4_only = calculate(&snapshot, "c").unwrap();
+    assert_eq!(peer_addresses(&ipv4_only), ["198.18.0.1", "198.18.0.254"]);
+    assert_eq!(
+        ipv4_only.problems,
+        ["BGPPeer tor6: node c has no IPv6 address; session to 2001:db8:18::fe not configured"]
+    );
+}
+
+#[test]
 fn invalid_bgp_peers_are_reported_and_ignored() {
     let cases = [
         (

@@ -8,139 +8,32 @@
 //!   while one ternd restarts; no packet is lost, and a stale tern route planted while ternd
 //!   was down is removed once the restarted speaker has relearned its routes.
 
-use std::net::IpAddr;
-use std::path::PathBuf;
-use std::time::{Duration, Instant};
+mod common;
 
-use interop_tests::peers::{self, BgpPeer, Neighbor, PeerConfig, PeerKind, Route};
-use interop_tests::{Host, Process, Switch, Veth, spawn_in, wait_until};
-use serde_json::Value;
+use std::time::Instant;
 
-const WAIT: Duration = Duration::from_secs(45);
-const PROTOCOL: &str = "201";
+use common::route_node::{
+    Node, NodeSpec, WAIT, attach_pod, bird_routers, ip, is_tern, is_tern_blackhole, manifests, via,
+};
+use interop_tests::{Switch, Veth, wait_until};
 
-fn ip(text: &str) -> IpAddr {
-    text.parse().unwrap()
-}
-
-fn manifests(nodes: &[(&str, &str, &str)], routers: &[&str]) -> String {
-    let mut documents = vec![
-        "apiVersion: tern.dev/v1alpha1\nkind: BGPConfiguration\nmetadata:\n  name: default\nspec:\n  asNumber: 64512\n  nodeToNodeMeshEnabled: true\n  nodeMeshMaxRestartTime: 120s\n".to_string(),
-    ];
-    for (name, address, pod_cidr) in nodes {
-        documents.push(format!(
-            "apiVersion: v1\nkind: Node\nmetadata:\n  name: {name}\n  annotations:\n    tern.dev/bgp-ipv4-address: {address}/24\nspec:\n  podCIDRs:\n    - {pod_cidr}\n"
-        ));
-    }
-    for (index, router) in routers.iter().enumerate() {
-        documents.push(format!(
-            "apiVersion: tern.dev/v1alpha1\nkind: BGPPeer\nmetadata:\n  name: router{index}\nspec:\n  peerIP: {router}\n  asNumber: 65000\n"
-        ));
-    }
-    documents.join("---\n")
-}
-
-/// A ternd node: its host, its manifest directory and the running daemon.
-struct Node {
-    name: &'static str,
-    host: Host,
-    datastore: PathBuf,
-    ternd: Option<Process>,
-}
-
-impl Node {
-    fn new(name: &'static str, manifests: &str) -> Node {
-        let host = Host::new(name).unwrap();
-        host.enable_forwarding().unwrap();
-        let datastore = host.dir().join("manifests");
-        std::fs::create_dir(&datastore).unwrap();
-        std::fs::write(datastore.join("cluster.yaml"), manifests).unwrap();
-        Node {
-            name,
-            host,
-            datastore,
-            ternd: None,
-        }
-    }
-
-    fn start(&mut self) {
-        let socket = self.host.dir().join("ternd.sock");
-        let args = [
-            "--node-name".as_ref(),
-            self.name.as_ref(),
-            "--datastore".as_ref(),
-            self.datastore.as_os_str(),
-            "--api-socket".as_ref(),
-            socket.as_os_str(),
-            "--dataplane".as_ref(),
-        ];
-        let process = spawn_in(
-            &self.host,
-            "ternd",
-            env!("CARGO_BIN_EXE_ternd"),
-            &args,
-            &[("RUST_LOG", "info,tern_agent=debug")],
-        )
-        .unwrap();
-        self.ternd = Some(process);
-    }
-
-    fn stop(&mut self) {
-        if let Some(ternd) = self.ternd.take() {
-            ternd.terminate(Duration::from_secs(10)).unwrap();
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.host.dir().join("ternd.stderr")).unwrap_or_default()
-    }
-
-    /// `ip -j route show table main`, as JSON objects.
-    fn routes(&self) -> Vec<Value> {
-        let output = self
-            .host
-            .ip(&["-j", "route", "show", "table", "main"])
-            .unwrap();
-        serde_json::from_str::<Vec<Value>>(&output.stdout).unwrap()
-    }
-
-    fn route(&self, destination: &str) -> Option<Value> {
-        self.routes()
-            .into_iter()
-            .find(|route| route["dst"] == destination)
-    }
-
-    fn wait_route(&self, what: &str, check: impl Fn(&Value) -> bool, destination: &str) -> Value {
-        wait_until(what, WAIT, || match self.route(destination) {
-            Some(route) if check(&route) => Ok(Some(route)),
-            other => Err(format!("{other:?}")),
-        })
-        .unwrap_or_else(|e| panic!("{}: {e}\n--- ternd ---\n{}", self.name, self.log()))
-    }
-}
-
-fn is_tern(route: &Value) -> bool {
-    route["protocol"] == PROTOCOL
-}
-
-fn gateways(route: &Value) -> Vec<String> {
-    let mut found: Vec<String> = match route["nexthops"].as_array() {
-        Some(hops) => hops
-            .iter()
-            .filter_map(|hop| hop["gateway"].as_str().map(String::from))
-            .collect(),
-        None => route["gateway"]
-            .as_str()
-            .map(String::from)
-            .into_iter()
-            .collect(),
-    };
-    found.sort();
-    found
-}
-
-fn via<'a>(gateways_wanted: &'a [&'a str]) -> impl Fn(&Value) -> bool + 'a {
-    move |route| is_tern(route) && gateways(route) == gateways_wanted
+/// Two IPv4-only nodes: n1 (198.18.0.11, pods 198.19.1.0/24) and n2 (.12, 198.19.2.0/24).
+fn two_nodes(routers: &[&str]) -> String {
+    manifests(
+        &[
+            NodeSpec {
+                name: "n1",
+                addresses: &["198.18.0.11/24"],
+                pod_cidrs: &["198.19.1.0/24"],
+            },
+            NodeSpec {
+                name: "n2",
+                addresses: &["198.18.0.12/24"],
+                pod_cidrs: &["198.19.2.0/24"],
+            },
+        ],
+        routers,
+    )
 }
 
 /// Starts both nodes' ternd and waits until each has installed the other's pod CIDR.
@@ -162,13 +55,7 @@ fn start_and_learn(n1: &mut Node, n2: &mut Node) {
 #[test]
 fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     let switch = Switch::new("rt-sw").unwrap();
-    let text = manifests(
-        &[
-            ("n1", "198.18.0.11", "198.19.1.0/24"),
-            ("n2", "198.18.0.12", "198.19.2.0/24"),
-        ],
-        &["198.18.0.21", "198.18.0.22"],
-    );
+    let text = two_nodes(&["198.18.0.21", "198.18.0.22"]);
     let mut n1 = Node::new("n1", &text);
     let mut n2 = Node::new("n2", &text);
     let _p1 = switch
@@ -177,21 +64,15 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     let _p2 = switch
         .connect_with_addresses(&n2.host, &["198.18.0.12/24".parse().unwrap()])
         .unwrap();
-    let mut routers: Vec<Box<dyn BgpPeer>> = Vec::new();
-    let mut router_ports = Vec::new();
-    for address in ["198.18.0.21", "198.18.0.22"] {
-        let host = Host::new("rt-bird").unwrap();
-        router_ports.push(
-            switch
-                .connect_with_addresses(&host, &[format!("{address}/24").parse().unwrap()])
-                .unwrap(),
-        );
-        let config = PeerConfig::new(address.parse().unwrap(), 65000)
-            .neighbor(Neighbor::new(ip("198.18.0.11"), 64512))
-            .neighbor(Neighbor::new(ip("198.18.0.12"), 64512))
-            .route(Route::new("192.0.2.0/24".parse().unwrap()));
-        routers.push(peers::start(PeerKind::Bird, &host, config).unwrap());
-    }
+    let (mut routers, _router_ports) = bird_routers(
+        &switch,
+        &[
+            ("198.18.0.21/24", "198.18.0.21"),
+            ("198.18.0.22/24", "198.18.0.22"),
+        ],
+        &["198.18.0.11", "198.18.0.12"],
+        "192.0.2.0/24",
+    );
     // Each node: the other's pod CIDR, a blackhole for its own, ECMP over both routers.
     start_and_learn(&mut n1, &mut n2);
     for node in [&n1, &n2] {
@@ -200,11 +81,7 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
         } else {
             "198.19.2.0/24"
         };
-        node.wait_route(
-            "blackhole for the local pod CIDR",
-            |route| is_tern(route) && route["type"] == "blackhole",
-            own,
-        );
+        node.wait_route("blackhole for the local pod CIDR", is_tern_blackhole, own);
         node.wait_route(
             "ECMP route over both routers",
             via(&["198.18.0.21", "198.18.0.22"]),
@@ -230,28 +107,18 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     n1.host
         .ip(&["route", "replace", "192.0.2.0/24", "via", "198.18.0.21"])
         .unwrap();
-    let restored = wait_until("both drifted routes restored", WAIT, || {
-        let pod = n1.route("198.19.2.0/24");
-        let ecmp = n1.route("192.0.2.0/24");
-        match (&pod, &ecmp) {
-            (Some(pod), Some(ecmp))
-                if via(&["198.18.0.12"])(pod) && via(&["198.18.0.21", "198.18.0.22"])(ecmp) =>
-            {
-                Ok(Some(started.elapsed()))
-            }
-            _ => Err(format!("{pod:?} / {ecmp:?}")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}\n--- ternd ---\n{}", n1.log()));
+    n1.wait_routes_via(
+        "both drifted routes restored",
+        &[
+            ("198.19.2.0/24", &["198.18.0.12"]),
+            ("192.0.2.0/24", &["198.18.0.21", "198.18.0.22"]),
+        ],
+    );
     eprintln!(
         "drift: deleted + altered route restored after {} ms",
-        restored.as_millis()
+        started.elapsed().as_millis()
     );
-    let foreign = n1
-        .route("198.19.99.0/24")
-        .expect("the static route is untouched");
-    assert_eq!(foreign["protocol"], "static");
-    assert_eq!(gateways(&foreign), ["198.18.0.21"]);
+    n1.assert_foreign_route("198.19.99.0/24", "static", "198.18.0.21");
 
     // A route no longer announced leaves the kernel.
     routers[1]
@@ -265,13 +132,7 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     for router in &mut routers {
         router.withdraw("192.0.2.0/24".parse().unwrap()).unwrap();
     }
-    wait_until("withdrawn route removed", WAIT, || {
-        match n1.route("192.0.2.0/24") {
-            None => Ok(Some(())),
-            Some(route) => Err(format!("{route}")),
-        }
-    })
-    .unwrap();
+    n1.wait_no_route("withdrawn route removed", "192.0.2.0/24");
     assert!(
         n1.route("198.19.99.0/24").is_some(),
         "static route still untouched"
@@ -280,33 +141,9 @@ fn nodes_install_learned_ecmp_and_blackhole_routes_and_repair_drift() {
     n2.stop();
 }
 
-/// A "pod": a namespace behind `node` on a veth, `address/32`, default route via `gateway`
-/// (an address of the node on that veth), like the CNI `ptp` plugin.
-fn attach_pod(node: &Host, address: &str, gateway: &str) -> (Host, Veth) {
-    let pod = Host::new("rt-pod").unwrap();
-    let link = Veth::new(node, &pod).unwrap();
-    node.add_address(&link.a_interface, format!("{gateway}/32").parse().unwrap())
-        .unwrap();
-    node.add_device_route(format!("{address}/32").parse().unwrap(), &link.a_interface)
-        .unwrap();
-    pod.add_address(&link.b_interface, format!("{address}/32").parse().unwrap())
-        .unwrap();
-    pod.add_device_route(format!("{gateway}/32").parse().unwrap(), &link.b_interface)
-        .unwrap();
-    pod.add_route("0.0.0.0/0".parse().unwrap(), ip(gateway))
-        .unwrap();
-    (pod, link)
-}
-
 #[test]
 fn ternd_restart_loses_no_packets() {
-    let text = manifests(
-        &[
-            ("n1", "198.18.0.11", "198.19.1.0/24"),
-            ("n2", "198.18.0.12", "198.19.2.0/24"),
-        ],
-        &[],
-    );
+    let text = two_nodes(&[]);
     let mut n1 = Node::new("n1", &text);
     let mut n2 = Node::new("n2", &text);
     let _underlay = Veth::with_addresses(
@@ -324,72 +161,13 @@ fn ternd_restart_loses_no_packets() {
     })
     .unwrap();
 
-    // 500 echoes, 20 ms apart (10 s), each waiting at most 1 s for its reply.
-    let ping = pod1
-        .spawn(
-            "ping",
-            "ping",
-            &[
-                "-n",
-                "-q",
-                "-c",
-                "500",
-                "-i",
-                "0.02",
-                "-W",
-                "1",
-                "198.19.2.10",
-            ],
-        )
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1000));
-    n1.stop();
-    // While ternd is down: a tern route nothing wants any more (it must go after the restart).
-    n1.host
-        .ip(&[
-            "route",
-            "add",
-            "198.19.77.0/24",
-            "via",
-            "198.18.0.12",
-            "proto",
-            PROTOCOL,
-        ])
-        .unwrap();
-    n1.start();
-    wait_until("restarted ternd relearned its routes", WAIT, || {
-        match n1.log().contains("selection deferral is over") {
-            true => Ok(Some(())),
-            false => Err("still deferring"),
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}\n--- ternd ---\n{}", n1.log()));
-    wait_until("ping finished", Duration::from_secs(30), || {
-        match ping.is_running() {
-            false => Ok(Some(())),
-            true => Err("running"),
-        }
-    })
-    .unwrap();
-    let output = std::fs::read_to_string(ping.stdout_path()).unwrap();
-    let summary = output
-        .lines()
-        .find(|line| line.contains("packets transmitted"))
-        .unwrap_or_else(|| panic!("no ping summary: {output}"));
+    // 500 echoes (10 s) while n1's ternd restarts; while it is down a tern route nothing
+    // wants any more is planted (it must go after the restart).
+    let summary =
+        n1.ping_across_restart(&pod1, "198.19.2.10", 500, ("198.19.77.0/24", "198.18.0.12"));
     eprintln!("restart: {summary}");
-    assert!(
-        summary.starts_with("500 packets transmitted, 500 received"),
-        "{summary}\n--- ternd n1 ---\n{}",
-        n1.log()
-    );
     assert!(n1.route("198.19.2.0/24").is_some_and(|r| is_tern(&r)));
-    wait_until("stale tern route removed", WAIT, || {
-        match n1.route("198.19.77.0/24") {
-            None => Ok(Some(())),
-            Some(route) => Err(format!("{route}")),
-        }
-    })
-    .unwrap_or_else(|e| panic!("{e}\n--- ternd ---\n{}", n1.log()));
+    n1.wait_no_route("stale tern route removed", "198.19.77.0/24");
     n1.stop();
     n2.stop();
 }

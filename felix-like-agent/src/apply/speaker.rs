@@ -19,7 +19,7 @@ use std::time::Duration;
 
 use bgp::filter::{Action, CidrMatch, Filter, Rule, RuleSource};
 use bgp::packet::{Community as BgpCommunity, LargeCommunity, PathAttributes};
-use bgp::{GracefulRestartConfig, PeerConfig, Speaker, SpeakerConfig, SpeakerError};
+use bgp::{Families, GracefulRestartConfig, PeerConfig, Speaker, SpeakerConfig, SpeakerError};
 use tokio::sync::watch;
 
 use super::{IntentApplier, IntentDiff, LoggingApplier};
@@ -232,11 +232,19 @@ pub fn speaker_config(intent: &NodeIntent) -> SpeakerConfig {
     config
 }
 
-/// A session's configuration. Hold time is three keepalive intervals when a keepalive time
-/// is given (RFC 4271 §4.4 suggests a third of the hold time); graceful restart is offered
-/// exactly when `maxRestartTime` is set (RFC 4724 §3, at most 4095 s).
+/// A session's configuration. The session carries the address family of the peer's address
+/// only (RFC 4760 §8: IPv4 unicast to an IPv4 peer, IPv6 unicast to an IPv6 peer), as Calico's
+/// separate IPv4 and IPv6 sessions do: a dual-stack pair of nodes has one session per family,
+/// and a node without an IPv6 address is never sent IPv6 routes whose next hop it cannot
+/// reach. Hold time is three keepalive intervals when a keepalive time is given (RFC 4271
+/// §4.4 suggests a third of the hold time); graceful restart is offered exactly when
+/// `maxRestartTime` is set (RFC 4724 §3, at most 4095 s).
 pub fn peer_config(peer: &PeerIntent) -> PeerConfig {
     let mut config = PeerConfig::new(peer.address, peer.asn.0);
+    config.families = Families {
+        ipv4: peer.address.is_ipv4(),
+        ipv6: peer.address.is_ipv6(),
+    };
     config.port = peer.port;
     config.local_address = peer.source_address;
     config.passive = peer.passive;
@@ -407,6 +415,28 @@ mod tests {
                 .prefix_length(Some(24), None)]
         );
         assert!(filter.import_v4.is_empty(), "interface rules are skipped");
+    }
+
+    #[test]
+    fn a_session_carries_the_family_of_its_address_only() {
+        let v4 = peer_config(&peer());
+        assert_eq!(
+            v4.families,
+            Families {
+                ipv4: true,
+                ipv6: false
+            }
+        );
+        let mut intent = peer();
+        intent.address = "2001:db8:ff::21".parse().unwrap();
+        intent.source_address = Some("2001:db8:ff::11".parse().unwrap());
+        assert_eq!(
+            peer_config(&intent).families,
+            Families {
+                ipv4: false,
+                ipv6: true
+            }
+        );
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub struct PeerIntent {
     pub source_address: Option<IpAddr>,
     /// The peer is a route-reflector client of this node (RFC 4456).
     pub route_reflector_client: bool,
-    /// Wait for the peer to connect (the node with the higher address waits, so two nodes
+    /// Wait for the peer to connect (the node with the lower address waits, so two nodes
     /// never race to open the same session).
     pub passive: bool,
     /// Import/export filters, in order.

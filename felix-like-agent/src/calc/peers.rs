@@ -3,14 +3,17 @@
 //! - **BGPPeer objects**, in name order, global ones (neither `node` nor `nodeSelector`) first.
 //!   `node` / `nodeSelector` choose the local nodes; `peerIP` + `asNumber` name the remote
 //!   router, or `peerSelector` names remote nodes (one session per address family both ends
-//!   have). Every peering between two nodes is also configured on the remote node (the
+//!   have). A node has sessions only in the families it has an address of (like Calico, which
+//!   runs no IPv6 BGP on a node without an IPv6 address); each session carries only its own
+//!   family ([`crate::apply::peer_config`]). Every peering between two nodes is also configured on the remote node (the
 //!   "reverse" peering), so both ends agree. The first peering to an address and port wins.
 //! - **Route reflection**: a node with a cluster ID reflects for every iBGP peer whose cluster
 //!   ID differs from its own (RFC 4456).
 //! - **Node-to-node mesh** (when `nodeToNodeMeshEnabled`, default true): between nodes that are
 //!   not in a route-reflector topology. A node is in one when it is a reflector, or when a
 //!   BGPPeer peers it with a reflector. Explicit BGPPeers win over mesh sessions.
-//! - Of two nodes, the one with the higher address waits for the other to connect.
+//! - Of two nodes, the one with the lower address waits for the other to connect (Calico's
+//!   `passive on` towards a node with a higher address).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
@@ -316,6 +319,18 @@ fn finish(context: &Context, peering: Peering, problems: &mut Vec<String>) -> Op
             format!("BGPPeer {bgp_peer}")
         }
     };
+    if local.address_like(peering.address).is_none() {
+        let family = if peering.address.is_ipv4() {
+            "IPv4"
+        } else {
+            "IPv6"
+        };
+        problems.push(format!(
+            "{owner}: node {} has no {family} address; session to {} not configured",
+            local.name, peering.address
+        ));
+        return None;
+    }
     let spec = peering.spec;
     let password_ref = match spec {
         Some(spec) => spec.password.as_ref(),

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod route_node;
+
 use std::path::{Path, PathBuf};
 
 use tern_agent::datastore::{FileDatastore, parse_manifest};
