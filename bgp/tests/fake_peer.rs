@@ -112,6 +112,51 @@ async fn collision_resolution_on_an_established_session_is_not_an_error() {
     speaker.shutdown().await.unwrap();
 }
 
+/// A peer that connects the moment the listener opens: known when configured with the start
+/// (it gets an OPEN), turned away when it arrives before a later `add_peer`.
+#[tokio::test]
+async fn peers_given_at_start_are_known_to_the_first_connection() {
+    let address = Ipv4Addr::new(127, 0, 0, 43);
+    let peer = Ipv4Addr::new(127, 0, 0, 44);
+    let mut config = bgp::SpeakerConfig::new(65001, address);
+    config.listen = vec![std::net::SocketAddr::new(IpAddr::V4(address), 0)];
+    let mut peer_config = PeerConfig::new(IpAddr::V4(peer), 65009);
+    peer_config.passive = true;
+
+    let early = Speaker::start(config.clone()).await.unwrap();
+    let mut fake = FakePeer::connect(peer, early.listen_addresses()[0], None)
+        .await
+        .unwrap();
+    let received = tokio::time::timeout(Duration::from_secs(5), fake.receive())
+        .await
+        .expect("closed promptly");
+    assert_eq!(received, None, "before add_peer the peer is unknown");
+    early.shutdown().await.unwrap();
+
+    let speaker = Speaker::start_with_peers(config.clone(), vec![peer_config.clone()])
+        .await
+        .unwrap();
+    let mut fake = FakePeer::connect(peer, speaker.listen_addresses()[0], None)
+        .await
+        .unwrap();
+    let received = tokio::time::timeout(Duration::from_secs(5), fake.receive())
+        .await
+        .expect("an answer");
+    assert!(matches!(received, Some(Message::Open(_))), "{received:?}");
+    speaker.shutdown().await.unwrap();
+
+    // An invalid peer fails the start and leaves nothing listening.
+    let mut invalid = peer_config;
+    invalid.hold_time = 1;
+    let error = Speaker::start_with_peers(config, vec![invalid])
+        .await
+        .expect_err("hold time 1 is invalid");
+    assert!(
+        matches!(error, bgp::SpeakerError::InvalidHoldTime(1)),
+        "{error}"
+    );
+}
+
 #[tokio::test]
 async fn connections_from_unknown_addresses_are_closed() {
     let address = Ipv4Addr::new(127, 0, 0, 33);

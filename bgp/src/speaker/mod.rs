@@ -100,6 +100,17 @@ pub struct Speaker {
 impl Speaker {
     /// Open the listeners and start the speaker's tasks. Must run inside a tokio runtime.
     pub async fn start(config: SpeakerConfig) -> Result<Speaker, SpeakerError> {
+        Speaker::start_with_peers(config, Vec::new()).await
+    }
+
+    /// [`Speaker::start`] with `peers` configured before the first accepted connection is
+    /// looked at: a peer that connects right after the listener opens is not turned away as
+    /// unknown (and left waiting out its connect-retry time) because its configuration was
+    /// still on the way. On an invalid peer, nothing keeps running.
+    pub async fn start_with_peers(
+        config: SpeakerConfig,
+        peers: Vec<PeerConfig>,
+    ) -> Result<Speaker, SpeakerError> {
         let mut listeners = Vec::new();
         let mut bound = Vec::new();
         for &address in &config.listen {
@@ -116,13 +127,14 @@ impl Speaker {
             .iter()
             .map(|listener| listener::spawn(listener.clone(), accepted.clone()))
             .collect();
-        let core = Core::new(
+        let mut core = Core::new(
             config.clone(),
             listeners,
             listener_tasks,
             routes.clone(),
             events,
         );
+        core.add_peers(peers).await?;
         tokio::spawn(core.run(Inbox {
             commands: command_inbox,
             events: event_inbox,

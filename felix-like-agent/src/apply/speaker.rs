@@ -127,7 +127,12 @@ impl SpeakerApplier {
             );
         }
         self.selection_deferred.send_replace(config.restarting);
-        let speaker = Speaker::start(config).await?;
+        // Peers go in with the start, so one that connects the moment we listen is known.
+        let peers: Vec<PeerConfig> = intent.peers.iter().map(peer_config).collect();
+        let speaker = Speaker::start_with_peers(config, peers.clone()).await?;
+        for peer in peers {
+            self.remember(peer);
+        }
         self.speaker = Some(speaker.clone());
         self.published.send_replace(Some(speaker));
         Ok(())
@@ -178,9 +183,7 @@ impl IntentApplier for SpeakerApplier {
             return Err(SpeakerError::ShutDown);
         };
         if full {
-            for peer in &intent.peers {
-                self.upsert_peer(&speaker, peer).await?;
-            }
+            // `restart` configured every peer of the intent.
             for advertisement in &intent.advertisements {
                 originate(&speaker, advertisement).await?;
             }

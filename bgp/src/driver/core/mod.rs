@@ -233,6 +233,18 @@ impl Core {
     }
 
     /// Run until shut down (or until every [`crate::Speaker`] handle is dropped).
+    /// Configure `peers` before [`Core::run`]; on the first invalid one, stop everything
+    /// started so far (listeners, peer tasks) and return its error.
+    pub async fn add_peers(&mut self, peers: Vec<PeerConfig>) -> Result<(), SpeakerError> {
+        for peer in peers {
+            if let Err(error) = self.add_peer(peer) {
+                self.shutdown(false).await;
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
     pub async fn run(mut self, mut inbox: Inbox) {
         loop {
             let next = self.timers.next();
