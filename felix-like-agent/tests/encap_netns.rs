@@ -73,6 +73,15 @@ fn same_subnet(cluster: &Cluster, a: usize, b: usize) -> bool {
 #[test]
 fn pods_reach_each_other_in_every_encapsulation_mode() {
     let mut cluster = Cluster::new("enc", &[0, 0, 1], &pool_manifest("Never", "Never", false));
+    // A leftover device of another configuration (VNI, port, learning): ternd must not adopt it.
+    let node1 = &cluster.nodes[0];
+    node1
+        .host
+        .run(&format!(
+            "ip link add vxlan.tern type vxlan id 99 dstport 8472 dev {}",
+            node1.interface
+        ))
+        .unwrap();
     cluster.start_ternd();
     let pods = [
         cluster.add_pod(0, "encp1"),
@@ -230,7 +239,8 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
 
 /// The devices on node1 after the IPIP and VXLAN phases: tunl0 (MTU underlay − 20, tunnel
 /// address), vxlan.tern (VNI 4096, port 4789, no learning, MTU underlay − 50, VTEP address
-/// and MAC) with one neighbour and one FDB entry per remote node.
+/// and MAC, replacing the leftover device with VNI 99 the test planted) with one neighbour and
+/// one FDB entry per remote node.
 fn check_devices(cluster: &Cluster) {
     let node1 = &cluster.nodes[0];
     let show = |command: &str| {
@@ -263,6 +273,14 @@ fn check_devices(cluster: &Cluster) {
             "vxlan.tern: {expected:?} in {vxlan}"
         );
     }
+    let recreated = node1
+        .ternd_log()
+        .matches("VXLAN device exists with other settings")
+        .count();
+    assert_eq!(
+        recreated, 1,
+        "the leftover vxlan.tern is recreated once, the right one kept"
+    );
     let fdb = show("bridge fdb show dev vxlan.tern");
     let neighbours = show("ip neigh show dev vxlan.tern");
     for (vtep, mac, underlay) in [

@@ -17,6 +17,7 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use futures::TryStreamExt;
 use rtnetlink::packet_route::AddressFamily;
+use rtnetlink::packet_route::link::{InfoData, InfoVxlan, LinkAttribute, LinkInfo};
 use rtnetlink::packet_route::neighbour::{
     NeighbourAddress, NeighbourAttribute, NeighbourFlags, NeighbourMessage, NeighbourState,
 };
@@ -122,7 +123,28 @@ pub async fn ensure(handle: &Handle, config: &VxlanConfig) -> Result<VxlanDevice
             problem: format!("exists with kind {:?}, not vxlan", interface.kind),
         });
     }
-    if existing.is_none() {
+    let stale = match &existing {
+        Some(interface) => {
+            let found = settings(handle, interface.index).await?;
+            let wanted = VxlanSettings::wanted(config, underlay.index);
+            let stale = found != wanted;
+            if stale {
+                tracing::warn!(
+                    device = %device, ?found, ?wanted,
+                    "VXLAN device exists with other settings; recreating it"
+                );
+                handle
+                    .link()
+                    .del(interface.index)
+                    .execute()
+                    .await
+                    .map_err(|e| EncapError::netlink(format!("ip link del {device}"), e))?;
+            }
+            stale
+        }
+        None => false,
+    };
+    if existing.is_none() || stale {
         let message = LinkVxlan::new(device, config.vni)
             .dev(underlay.index)
             .local(config.local.underlay)
@@ -164,6 +186,65 @@ pub async fn ensure(handle: &Handle, config: &VxlanConfig) -> Result<VxlanDevice
         index: interface.index,
         mtu,
     })
+}
+
+/// What tern sets on its VXLAN device at creation, as the kernel reports it; an existing
+/// device with other values (another VNI, port, underlay; learning on) is recreated, since
+/// the kernel does not change most of them in place.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct VxlanSettings {
+    vni: Option<u32>,
+    port: Option<u16>,
+    local: Option<Ipv4Addr>,
+    underlay: Option<u32>,
+    learning: Option<bool>,
+}
+
+impl VxlanSettings {
+    fn wanted(config: &VxlanConfig, underlay: u32) -> VxlanSettings {
+        VxlanSettings {
+            vni: Some(config.vni),
+            port: Some(config.port),
+            local: Some(config.local.underlay),
+            underlay: Some(underlay),
+            learning: Some(false),
+        }
+    }
+
+    fn from_info(info: &[InfoVxlan]) -> VxlanSettings {
+        let mut settings = VxlanSettings::default();
+        for item in info {
+            match item {
+                InfoVxlan::Id(vni) => settings.vni = Some(*vni),
+                InfoVxlan::Port(port) => settings.port = Some(*port),
+                InfoVxlan::Local(local) => settings.local = Some(*local),
+                InfoVxlan::Link(index) => settings.underlay = Some(*index),
+                InfoVxlan::Learning(learning) => settings.learning = Some(*learning),
+                _ => {}
+            }
+        }
+        settings
+    }
+}
+
+/// The VXLAN settings of interface `index` (`ip -d link show`).
+async fn settings(handle: &Handle, index: u32) -> Result<VxlanSettings> {
+    let mut links = handle.link().get().match_index(index).execute();
+    let message = links
+        .try_next()
+        .await
+        .map_err(|e| EncapError::netlink(format!("ip -d link show index {index}"), e))?;
+    let info = message
+        .iter()
+        .flat_map(|m| &m.attributes)
+        .find_map(|attribute| match attribute {
+            LinkAttribute::LinkInfo(infos) => infos.iter().find_map(|info| match info {
+                LinkInfo::Data(InfoData::Vxlan(vxlan)) => Some(VxlanSettings::from_info(vxlan)),
+                _ => None,
+            }),
+            _ => None,
+        });
+    Ok(info.unwrap_or_default())
 }
 
 /// Makes the neighbour and FDB entries of the device exactly `remotes`: replaces each
