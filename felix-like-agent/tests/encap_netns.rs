@@ -8,8 +8,10 @@
 mod encap_support;
 
 use std::net::Ipv4Addr;
+use std::time::Duration;
 
 use encap_support::{Capture, Cluster, Pod, pool_manifest, tshark};
+use interop_tests::wait_until;
 
 const ANY_ENCAP: &str = "icmp or ip proto 4 or udp port 4789";
 
@@ -73,15 +75,8 @@ fn same_subnet(cluster: &Cluster, a: usize, b: usize) -> bool {
 #[test]
 fn pods_reach_each_other_in_every_encapsulation_mode() {
     let mut cluster = Cluster::new("enc", &[0, 0, 1], &pool_manifest("Never", "Never", false));
-    // A leftover device of another configuration (VNI, port, learning): ternd must not adopt it.
-    let node1 = &cluster.nodes[0];
-    node1
-        .host
-        .run(&format!(
-            "ip link add vxlan.tern type vxlan id 99 dstport 8472 dev {}",
-            node1.interface
-        ))
-        .unwrap();
+    // A device left by an earlier run while no pool uses VXLAN: ternd removes it.
+    plant_stale_vxlan(&cluster, 99);
     cluster.start_ternd();
     let pods = [
         cluster.add_pod(0, "encp1"),
@@ -110,6 +105,23 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
         tshark(&pcap, "ip.proto == 4 || vxlan", &["ip.src"]).is_empty(),
         "Never: nothing encapsulated"
     );
+    wait_until(
+        "the leftover vxlan.tern removed",
+        Duration::from_secs(10),
+        || {
+            Ok::<_, String>(
+                node1
+                    .host
+                    .run("ip -o link show vxlan.tern")
+                    .is_err()
+                    .then_some(()),
+            )
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}\n{}", node1.ternd_log()));
+    // One of another configuration (VNI, port, learning) appears: ternd must not adopt it
+    // when VXLAN comes into use.
+    plant_stale_vxlan(&cluster, 98);
 
     // IPIP Always (the userspace tunnel on kernels without ipip.ko).
     cluster.write("pool.yaml", &pool_manifest("Always", "Never", false));
@@ -128,6 +140,7 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
         tshark(&pcap, &plain(p1, p2.address), &["ip.src"]).is_empty(),
         "IPIP: no plain ICMP"
     );
+    let userspace_ipip = check_tunl0(&cluster);
 
     // VXLAN Always.
     cluster.write("pool.yaml", &pool_manifest("Never", "Always", false));
@@ -150,7 +163,7 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
         tshark(&pcap, "ip.proto == 4", &["ip.src"]).is_empty(),
         "VXLAN: no IPIP"
     );
-    check_devices(&cluster);
+    check_devices(&cluster, userspace_ipip);
 
     // CrossSubnet, IPIP then VXLAN: plain inside subnet A, encapsulated across the router.
     for (ipip_mode, vxlan_mode, device, encapsulated) in [
@@ -230,6 +243,26 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
         !neighbours.contains("198.19.3.1"),
         "node3's neighbour removed: {neighbours}"
     );
+
+    // Back to Never: no pool uses VXLAN, so the device goes and the pods talk plainly.
+    cluster.write("pool.yaml", &pool_manifest("Never", "Never", false));
+    cluster.wait_route(
+        0,
+        &cluster.nodes[1].pod_cidr(),
+        "node2's route plain again",
+        |route| !route.is_empty() && !route.contains("vxlan") && !route.contains("tunl0"),
+    );
+    wait_until("vxlan.tern removed", Duration::from_secs(10), || {
+        Ok::<_, String>(
+            node1
+                .host
+                .run("ip -o link show vxlan.tern")
+                .is_err()
+                .then_some(()),
+        )
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", node1.ternd_log()));
+    assert_ping(&cluster, p1, p2, "Never again");
     assert!(
         neighbours.contains("198.19.2.1"),
         "node2's neighbour stays: {neighbours}"
@@ -237,19 +270,26 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
     drop(pods);
 }
 
-/// The devices on node1 after the IPIP and VXLAN phases: tunl0 (MTU underlay − 20, tunnel
-/// address), vxlan.tern (VNI 4096, port 4789, no learning, MTU underlay − 50, VTEP address
-/// and MAC, replacing the leftover device with VNI 99 the test planted) with one neighbour and
-/// one FDB entry per remote node.
-fn check_devices(cluster: &Cluster) {
+/// A `vxlan.tern` on node1 with VNI `vni`, port 8472 and learning on: not tern's settings.
+fn plant_stale_vxlan(cluster: &Cluster, vni: u32) {
     let node1 = &cluster.nodes[0];
-    let show = |command: &str| {
-        node1
-            .host
-            .run(command)
-            .unwrap_or_else(|e| panic!("{command}: {e}"))
-    };
-    let tunl0 = show("ip -d -o link show tunl0; ip -o -4 addr show dev tunl0");
+    node1
+        .host
+        .run(&format!(
+            "ip link add vxlan.tern type vxlan id {vni} dstport 8472 dev {}",
+            node1.interface
+        ))
+        .unwrap();
+}
+
+/// tunl0 on node1 in the IPIP phase: MTU underlay − 20, the tunnel address. Whether it is
+/// the userspace (TUN) device.
+fn check_tunl0(cluster: &Cluster) -> bool {
+    let node1 = &cluster.nodes[0];
+    let tunl0 = node1
+        .host
+        .run("ip -d -o link show tunl0; ip -o -4 addr show dev tunl0")
+        .expect("tunl0");
     assert!(
         tunl0.contains("mtu 1480"),
         "tunl0 MTU underlay - 20: {tunl0}"
@@ -258,6 +298,27 @@ fn check_devices(cluster: &Cluster) {
         tunl0.contains("inet 198.19.1.1/32"),
         "tunl0 tunnel address: {tunl0}"
     );
+    tunl0.contains(" tun type tun ")
+}
+
+/// The devices on node1 after the VXLAN phase: vxlan.tern (VNI 4096, port 4789, no learning, MTU underlay − 50, VTEP address
+/// and MAC, replacing the leftover device with VNI 98 the test planted) with one neighbour and
+/// one FDB entry per remote node.
+fn check_devices(cluster: &Cluster, userspace_ipip: bool) {
+    let node1 = &cluster.nodes[0];
+    let show = |command: &str| {
+        node1
+            .host
+            .run(command)
+            .unwrap_or_else(|e| panic!("{command}: {e}"))
+    };
+    // No pool uses IPIP any more: the userspace device is gone (kernel tunl0 would stay).
+    if userspace_ipip {
+        assert!(
+            node1.host.run("ip -o link show tunl0").is_err(),
+            "userspace tunl0 closed with the last IPIP pool"
+        );
+    }
     let vxlan = show("ip -d -o link show vxlan.tern; ip -o -4 addr show dev vxlan.tern");
     for expected in [
         "mtu 1450",

@@ -18,7 +18,7 @@ use tokio::sync::watch;
 use super::error::{EncapError, Result};
 use super::route_via::EncapRouteVia;
 use super::topology::EncapTopology;
-use super::vxlan::{self, VxlanConfig, VxlanDevice};
+use super::vxlan::{self, VXLAN_DEVICE, VxlanConfig, VxlanDevice};
 use super::{nat, needs_ipip, needs_vxlan};
 use crate::dataplane::ProgrammerHandle;
 use crate::snapshot::Snapshot;
@@ -43,6 +43,8 @@ pub struct EncapDataplane {
     handle: Handle,
     ipip: Option<Tunnel>,
     vxlan: Option<VxlanDevice>,
+    /// No VXLAN device exists (checked since no pool wanted VXLAN).
+    vxlan_removed: bool,
     nat_script: Option<String>,
 }
 
@@ -57,6 +59,7 @@ impl EncapDataplane {
             handle,
             ipip: None,
             vxlan: None,
+            vxlan_removed: false,
             nat_script: None,
         })
     }
@@ -82,6 +85,18 @@ impl EncapDataplane {
     async fn update_tunnels(&mut self, topology: &EncapTopology) -> Result<()> {
         let wants_ipip = needs_ipip(&topology.pools);
         let wants_vxlan = needs_vxlan(&topology.pools);
+        if !wants_ipip && let Some(tunnel) = self.ipip.take() {
+            // A userspace device goes with its tasks; kernel tunl0 (the module's fallback
+            // device) stays, as Calico leaves it.
+            tracing::info!("no pool uses IPIP any more: closing the tunnel");
+            tunnel.shutdown().await;
+        }
+        if !wants_vxlan && !self.vxlan_removed {
+            // Also a device left by an earlier run: routes through it would blackhole.
+            vxlan::remove(&self.handle, VXLAN_DEVICE).await?;
+            self.vxlan = None;
+            self.vxlan_removed = true;
+        }
         if !wants_ipip && !wants_vxlan {
             return Ok(());
         }
@@ -97,6 +112,7 @@ impl EncapDataplane {
             );
         }
         if wants_vxlan {
+            self.vxlan_removed = false;
             if self.vxlan.is_none() {
                 let vtep = topology.local_vtep().ok_or_else(|| {
                     EncapError::Node("VXLAN needs this node's pod CIDR for its VTEP".into())

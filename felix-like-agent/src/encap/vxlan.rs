@@ -188,6 +188,24 @@ pub async fn ensure(handle: &Handle, config: &VxlanConfig) -> Result<VxlanDevice
     })
 }
 
+/// Deletes VXLAN device `device` if it exists (no pool uses VXLAN any more); a device of
+/// another kind under that name is not ours and stays.
+pub async fn remove(handle: &Handle, device: &str) -> Result<()> {
+    let Some(interface) = ipip::netlink::link_by_name(handle, device).await? else {
+        return Ok(());
+    };
+    if interface.kind.as_deref() != Some("vxlan") {
+        return Ok(());
+    }
+    tracing::info!(device = %device, "no pool uses VXLAN: removing the device");
+    handle
+        .link()
+        .del(interface.index)
+        .execute()
+        .await
+        .map_err(|e| EncapError::netlink(format!("ip link del {device}"), e))
+}
+
 /// What tern sets on its VXLAN device at creation, as the kernel reports it; an existing
 /// device with other values (another VNI, port, underlay; learning on) is recreated, since
 /// the kernel does not change most of them in place.
