@@ -105,20 +105,7 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
         tshark(&pcap, "ip.proto == 4 || vxlan", &["ip.src"]).is_empty(),
         "Never: nothing encapsulated"
     );
-    wait_until(
-        "the leftover vxlan.tern removed",
-        Duration::from_secs(10),
-        || {
-            Ok::<_, String>(
-                node1
-                    .host
-                    .run("ip -o link show vxlan.tern")
-                    .is_err()
-                    .then_some(()),
-            )
-        },
-    )
-    .unwrap_or_else(|e| panic!("{e}\n{}", node1.ternd_log()));
+    wait_vxlan_removed(&cluster, "the leftover vxlan.tern removed");
     // One of another configuration (VNI, port, learning) appears: ternd must not adopt it
     // when VXLAN comes into use.
     plant_stale_vxlan(&cluster, 98);
@@ -252,16 +239,7 @@ fn pods_reach_each_other_in_every_encapsulation_mode() {
         "node2's route plain again",
         |route| !route.is_empty() && !route.contains("vxlan") && !route.contains("tunl0"),
     );
-    wait_until("vxlan.tern removed", Duration::from_secs(10), || {
-        Ok::<_, String>(
-            node1
-                .host
-                .run("ip -o link show vxlan.tern")
-                .is_err()
-                .then_some(()),
-        )
-    })
-    .unwrap_or_else(|e| panic!("{e}\n{}", node1.ternd_log()));
+    wait_vxlan_removed(&cluster, "vxlan.tern removed");
     assert_ping(&cluster, p1, p2, "Never again");
     assert!(
         neighbours.contains("198.19.2.1"),
@@ -280,6 +258,16 @@ fn plant_stale_vxlan(cluster: &Cluster, vni: u32) {
             node1.interface
         ))
         .unwrap();
+}
+
+/// Wait (10 s at most) until node1 has no `vxlan.tern`.
+fn wait_vxlan_removed(cluster: &Cluster, what: &str) {
+    let node1 = &cluster.nodes[0];
+    wait_until(what, Duration::from_secs(10), || {
+        let gone = node1.host.run("ip -o link show vxlan.tern").is_err();
+        Ok::<_, String>(gone.then_some(()))
+    })
+    .unwrap_or_else(|e| panic!("{e}\n{}", node1.ternd_log()));
 }
 
 /// tunl0 on node1 in the IPIP phase: MTU underlay − 20, the tunnel address. Whether it is
