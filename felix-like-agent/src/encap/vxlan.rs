@@ -133,12 +133,7 @@ pub async fn ensure(handle: &Handle, config: &VxlanConfig) -> Result<VxlanDevice
                     device = %device, ?found, ?wanted,
                     "VXLAN device exists with other settings; recreating it"
                 );
-                handle
-                    .link()
-                    .del(interface.index)
-                    .execute()
-                    .await
-                    .map_err(|e| EncapError::netlink(format!("ip link del {device}"), e))?;
+                delete_link(handle, interface.index, device).await?;
             }
             stale
         }
@@ -198,9 +193,13 @@ pub async fn remove(handle: &Handle, device: &str) -> Result<()> {
         return Ok(());
     }
     tracing::info!(device = %device, "no pool uses VXLAN: removing the device");
+    delete_link(handle, interface.index, device).await
+}
+
+async fn delete_link(handle: &Handle, index: u32, device: &str) -> Result<()> {
     handle
         .link()
-        .del(interface.index)
+        .del(index)
         .execute()
         .await
         .map_err(|e| EncapError::netlink(format!("ip link del {device}"), e))
