@@ -150,6 +150,8 @@ pub struct PeerDetailView {
     pub capabilities: Vec<String>,
     pub messages_sent: Counts,
     pub messages_received: Counts,
+    /// Bytes waiting to be written to the peer (FRR's OutQ).
+    pub send_queue_bytes: u64,
 }
 
 #[derive(Debug, Serialize, Default)]
@@ -186,6 +188,7 @@ impl From<&pb::PeerStatus> for PeerDetailView {
             capabilities: peer.capabilities.clone(),
             messages_sent: peer.messages_sent.as_ref().into(),
             messages_received: peer.messages_received.as_ref().into(),
+            send_queue_bytes: peer.send_queue_bytes,
         }
     }
 }
@@ -208,6 +211,7 @@ pub fn render_peers(peers: &[pb::PeerStatus], wide: bool, now: SystemTime) -> St
             "LOCAL",
             "MSGS IN",
             "MSGS OUT",
+            "OUTQ",
             "LAST ERROR",
         ]);
     }
@@ -235,6 +239,7 @@ pub fn render_peers(peers: &[pb::PeerStatus], wide: bool, now: SystemTime) -> St
                 peer.local_address.clone(),
                 total(peer.messages_received.as_ref()).to_string(),
                 total(peer.messages_sent.as_ref()).to_string(),
+                peer.send_queue_bytes.to_string(),
                 peer.last_error.clone(),
             ]);
         }

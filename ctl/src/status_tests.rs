@@ -19,6 +19,7 @@ fn status() -> pb::NodeStatus {
                 prefixes_received: 3,
                 prefixes_accepted: 3,
                 prefixes_advertised: 2,
+                send_queue_bytes: 4321,
                 ..Default::default()
             },
             pb::PeerStatus {
@@ -143,4 +144,5 @@ fn peers_table_wide_adds_columns() {
     assert!(!narrow.contains("LAST ERROR"));
     let wide = render_peers(&status().peers, true, now);
     assert!(wide.contains("LAST ERROR") && wide.contains("connection refused"));
+    assert!(wide.contains("OUTQ") && wide.contains("4321"), "{wide}");
 }

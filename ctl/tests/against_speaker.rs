@@ -183,6 +183,10 @@ async fn get_routes_shows_the_peers_routes_and_filters_them() {
     );
     let peers = json(&ternctl(&f.socket, &["get", "peers", "-o", "json"]).await);
     assert_eq!(peers["peers"][0]["peerRouterId"], "127.0.0.71");
+    assert_eq!(
+        peers["peers"][0]["sendQueueBytes"], 0,
+        "nothing waits for a peer that reads"
+    );
     assert!(
         peers["peers"][0]["messagesReceived"]["update"]
             .as_u64()

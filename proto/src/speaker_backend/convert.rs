@@ -54,6 +54,7 @@ pub fn peer_status(peer: &PeerStatus) -> pb::PeerStatus {
         capabilities: peer.capabilities.clone(),
         messages_sent: Some(counts(&peer.messages.sent)),
         messages_received: Some(counts(&peer.messages.received)),
+        send_queue_bytes: peer.send_queue_bytes as u64,
     }
 }
 
