@@ -3,6 +3,7 @@
 use policy::NftRunner;
 use serde_json::json;
 
+use crate::cluster::Family::{V4, V6};
 use crate::{DENY_IN_X, DENY_OUT_Y, Suite};
 
 /// Default deny, allow all, and the selector shapes of peers.
@@ -69,12 +70,13 @@ spec:
     suite.check("matchExpressions In/NotIn/Exists/DoesNotExist");
 }
 
-/// ipBlock with except, named ports, endPort, single protocols.
+/// ipBlock with except (IPv4 blocks admit IPv4 only, IPv6 blocks IPv6 only), named ports,
+/// endPort, single protocols.
 pub fn blocks_and_ports(suite: &mut Suite) {
     let (xb, yc, zb) = (
-        suite.address("x/b"),
-        suite.address("y/c"),
-        suite.address("z/b"),
+        suite.address("x/b", V4),
+        suite.address("y/c", V4),
+        suite.address("z/b", V4),
     );
     suite.set_policies(&[&format!(
         "metadata: {{name: blocks-in, namespace: z}}
@@ -87,7 +89,7 @@ spec:
     )]);
     suite.check("ipBlock except on pod IPs (ingress; ns y re-allows y/c)");
 
-    let node2 = suite.cluster.nodes[1].pod_cidr.clone();
+    let node2 = suite.cluster.nodes[1].v4.pod_cidr.clone();
     suite.set_policies(&[&format!(
         "metadata: {{name: blocks-out, namespace: x}}
 spec:
@@ -96,6 +98,33 @@ spec:
   egress: [{{to: [{{ipBlock: {{cidr: {node2}, except: ['{zb}/32']}}}}]}}]"
     )]);
     suite.check("ipBlock except on pod IPs (egress)");
+
+    let (xa6, zc6) = (suite.address("x/a", V6), suite.address("z/c", V6));
+    let node2_v6 = suite.cluster.nodes[1].v6.pod_cidr.clone();
+    suite.set_policies(&[&format!(
+        "metadata: {{name: blocks-in-v6, namespace: y}}
+spec:
+  podSelector: {{}}
+  ingress:
+    - from: [{{ipBlock: {{cidr: '2001:db8::/32', except: ['{node2_v6}', '{xa6}/128']}}}}]
+      ports: [{{port: 80}}, {{protocol: UDP, port: 80}}]
+    - from: [{{ipBlock: {{cidr: '{zc6}/128'}}}}]"
+    )]);
+    suite.check("IPv6 ipBlock except on pod IPs (ingress)");
+
+    let (node1, za6) = (
+        suite.cluster.nodes[0].v4.pod_cidr.clone(),
+        suite.address("z/a", V6),
+    );
+    suite.set_policies(&[&format!(
+        "metadata: {{name: blocks-out-mixed, namespace: z}}
+spec:
+  podSelector: {{matchLabels: {{pod: b}}}}
+  policyTypes: [Egress]
+  egress:
+    - to: [{{ipBlock: {{cidr: {node1}}}}}, {{ipBlock: {{cidr: '{node2_v6}', except: ['{za6}/128']}}}}]"
+    )]);
+    suite.check("IPv4 and IPv6 ipBlocks per family (egress)");
 
     suite.set_policies(&[
         "metadata: {name: named-in, namespace: x}
@@ -219,18 +248,18 @@ spec:
 
 /// TCP flows the oracle allows whose reverse it denies, observed exactly so.
 fn one_way_tcp(suite: &Suite, outcome: &crate::Outcome) -> usize {
-    let find = |from: usize, to: usize, port: u16| {
-        suite
-            .probes
-            .iter()
-            .position(|p| p.from == from && p.to == to && p.port == port && p.protocol == "TCP")
+    let find = |probe: &crate::Probe| {
+        suite.probes.iter().position(|p| {
+            (p.family, p.from, p.to, p.port, p.protocol)
+                == (probe.family, probe.to, probe.from, probe.port, "TCP")
+        })
     };
     let mut count = 0;
     for (index, probe) in suite.probes.iter().enumerate() {
         if probe.protocol != "TCP" || !outcome.expected[index] || !outcome.observed[index] {
             continue;
         }
-        if let Some(reverse) = find(probe.to, probe.from, probe.port)
+        if let Some(reverse) = find(probe)
             && !outcome.expected[reverse]
             && !outcome.observed[reverse]
         {
