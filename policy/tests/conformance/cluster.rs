@@ -307,6 +307,20 @@ impl Cluster {
                 let (cidr, via) = (&other.stack(family).pod_cidr, other.stack(family).underlay);
                 node.netns
                     .run(&["ip", "route", "add", cidr, "via", &via.to_string()]);
+                // The first neighbor solicitation right after link up is lost and repeated
+                // only after a second (seen for IPv6): resolve the underlay neighbors now,
+                // bounded, rather than in the first case's probes.
+                node.netns.run(&[
+                    "ping",
+                    "-q",
+                    "-c",
+                    "1",
+                    "-i",
+                    "0.05",
+                    "-w",
+                    "5",
+                    &via.to_string(),
+                ]);
             }
         }
         let mut cluster = Cluster {
