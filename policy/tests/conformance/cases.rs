@@ -149,7 +149,9 @@ spec:
   podSelector: {{matchLabels: {{pod: b}}}}
   policyTypes: [Egress]
   egress:
-    - to: [{{ipBlock: {{cidr: {node1}}}}}, {{ipBlock: {{cidr: '{node2_v6}', except: ['{ya6}/128']}}}}]"
+    - to:
+        - ipBlock: {{cidr: {node1}}}
+        - ipBlock: {{cidr: '{node2_v6}', except: ['{ya6}/128']}}"
     )]);
     let outcome = suite.check("IPv4 and IPv6 ipBlocks per family (egress)");
     // x/a is on node-1, x/b and y/a on node-2.

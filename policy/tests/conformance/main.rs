@@ -1,9 +1,10 @@
 //! NetworkPolicy conformance on real traffic, modelled on the Kubernetes e2e netpol suite:
 //! namespaces x, y, z with pods a, b, c over two dual-stack nodes (see [`cluster`]), tern's
 //! table in each node namespace, and for every case a probe of all
-//! {IPv4, IPv6} × 9 × 9 × {80, 81} × {TCP, UDP} = 648 flows (v4 → v4 and v6 → v6 between the
-//! pods' addresses) compared with the truth table of the independent oracle (`tests/oracle`,
-//! written from the spec text). A pod probing itself never leaves its namespace, so those probes are expected to
+//! {IPv4, IPv6} × 9 × 9 × {80, 81} × {TCP, UDP} = 648 flows (IPv4 → IPv4 and IPv6 → IPv6
+//! between the pods' addresses) compared with the truth table of the independent oracle
+//! (`tests/oracle`, written from the spec text). Counts are reported per family. A pod
+//! probing itself never leaves its namespace, so those probes are expected to
 //! pass (upstream's `AllowLoopback`). The topology is built once; cases change the objects and
 //! each node's programmer reconciles (incrementally after the first).
 //!
