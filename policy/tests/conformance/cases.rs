@@ -168,6 +168,36 @@ spec:
     );
 
     suite.set_policies(&[
+        &format!(
+            "metadata: {{name: all-v4-out, namespace: x}}
+spec:
+  podSelector: {{matchLabels: {{pod: a}}}}
+  policyTypes: [Egress]
+  egress: [{{to: [{{ipBlock: {{cidr: 0.0.0.0/0, except: ['{node2}']}}}}]}}]"
+        ),
+        &format!(
+            "metadata: {{name: all-v6-in, namespace: y}}
+spec:
+  podSelector: {{}}
+  ingress: [{{from: [{{ipBlock: {{cidr: '::/0', except: ['{xa6}/128']}}}}]}}]"
+        ),
+    ]);
+    let outcome = suite.check("whole-family ipBlocks 0.0.0.0/0 and ::/0 with except");
+    // x/c is on node-1, x/b and y/a on node-2.
+    expect(
+        suite,
+        &outcome,
+        &[
+            (V4, "x/a", "x/c", "TCP", 80, true),
+            (V4, "x/a", "x/b", "TCP", 80, false),
+            (V6, "x/a", "x/c", "TCP", 80, false),
+            (V6, "x/b", "y/a", "UDP", 81, true),
+            (V4, "x/b", "y/a", "UDP", 81, false),
+            (V6, "x/a", "y/a", "UDP", 81, false),
+        ],
+    );
+
+    suite.set_policies(&[
         "metadata: {name: named-in, namespace: x}
 spec:
   podSelector: {}

@@ -239,6 +239,22 @@ fn settle(netns: &Netns) {
     }
 }
 
+/// Ping each node's underlay neighbor once per family (bounded). For up to a second after
+/// link up the kernel has not yet handled the carrier (linkwatch) and the peer's IPv6 side is
+/// not ready (no solicited-node group joined, no link-local address), so neighbor
+/// solicitations are lost and repeated only a second later, which would otherwise fail the
+/// first case's cross-node IPv6 probes once; done after the pods are wired, so the wait
+/// overlaps their setup.
+fn resolve_underlay(nodes: &[Node]) {
+    for (index, node) in nodes.iter().enumerate() {
+        for family in Family::BOTH {
+            let neighbor = nodes[1 - index].stack(family).underlay.to_string();
+            node.netns
+                .run(&["ping", "-q", "-c", "1", "-i", "0.05", "-w", "5", &neighbor]);
+        }
+    }
+}
+
 /// The only address of `family` in `addresses`.
 fn one_of(addresses: &[IpAddr], family: Family, id: &str) -> IpAddr {
     let mine: Vec<&IpAddr> = addresses
@@ -307,20 +323,6 @@ impl Cluster {
                 let (cidr, via) = (&other.stack(family).pod_cidr, other.stack(family).underlay);
                 node.netns
                     .run(&["ip", "route", "add", cidr, "via", &via.to_string()]);
-                // The first neighbor solicitation right after link up is lost and repeated
-                // only after a second (seen for IPv6): resolve the underlay neighbors now,
-                // bounded, rather than in the first case's probes.
-                node.netns.run(&[
-                    "ping",
-                    "-q",
-                    "-c",
-                    "1",
-                    "-i",
-                    "0.05",
-                    "-w",
-                    "5",
-                    &via.to_string(),
-                ]);
             }
         }
         let mut cluster = Cluster {
@@ -357,6 +359,7 @@ impl Cluster {
                 node: node_index,
             });
         }
+        resolve_underlay(&nodes);
         for netns in nodes
             .iter()
             .map(|node| &node.netns)
