@@ -3,7 +3,10 @@
 use policy::NftRunner;
 use serde_json::json;
 
-use crate::{DENY_IN_X, DENY_OUT_Y, Suite};
+use crate::cluster::Family::{self, V4, V6};
+use crate::cluster::PODS;
+use crate::probe::Probe;
+use crate::{DENY_IN_X, DENY_OUT_Y, Outcome, Suite};
 
 /// Default deny, allow all, and the selector shapes of peers.
 pub fn selectors(suite: &mut Suite) {
@@ -69,12 +72,13 @@ spec:
     suite.check("matchExpressions In/NotIn/Exists/DoesNotExist");
 }
 
-/// ipBlock with except, named ports, endPort, single protocols.
+/// ipBlock with except (IPv4 blocks admit IPv4 only, IPv6 blocks IPv6 only), named ports,
+/// endPort, single protocols.
 pub fn blocks_and_ports(suite: &mut Suite) {
     let (xb, yc, zb) = (
-        suite.address("x/b"),
-        suite.address("y/c"),
-        suite.address("z/b"),
+        suite.address("x/b", V4),
+        suite.address("y/c", V4),
+        suite.address("z/b", V4),
     );
     suite.set_policies(&[&format!(
         "metadata: {{name: blocks-in, namespace: z}}
@@ -85,9 +89,20 @@ spec:
         - ipBlock: {{cidr: 198.19.0.0/16, except: ['{xb}/32', '{yc}/32']}}
         - namespaceSelector: {{matchLabels: {{ns: y}}}}"
     )]);
-    suite.check("ipBlock except on pod IPs (ingress; ns y re-allows y/c)");
+    let outcome = suite.check("ipBlock except on pod IPs (ingress; ns y re-allows y/c)");
+    // The IPv4 block admits x/a's IPv4 traffic only; ns y admits both families.
+    expect(
+        suite,
+        &outcome,
+        &[
+            (V4, "x/a", "z/a", "TCP", 80, true),
+            (V6, "x/a", "z/a", "TCP", 80, false),
+            (V4, "x/b", "z/a", "TCP", 80, false),
+            (V6, "y/c", "z/a", "UDP", 81, true),
+        ],
+    );
 
-    let node2 = suite.cluster.nodes[1].pod_cidr.clone();
+    let node2 = suite.cluster.nodes[1].v4.pod_cidr.clone();
     suite.set_policies(&[&format!(
         "metadata: {{name: blocks-out, namespace: x}}
 spec:
@@ -96,6 +111,91 @@ spec:
   egress: [{{to: [{{ipBlock: {{cidr: {node2}, except: ['{zb}/32']}}}}]}}]"
     )]);
     suite.check("ipBlock except on pod IPs (egress)");
+
+    let (xa6, zc6) = (suite.address("x/a", V6), suite.address("z/c", V6));
+    let node2_v6 = suite.cluster.nodes[1].v6.pod_cidr.clone();
+    suite.set_policies(&[&format!(
+        "metadata: {{name: blocks-in-v6, namespace: y}}
+spec:
+  podSelector: {{}}
+  ingress:
+    - from: [{{ipBlock: {{cidr: '2001:db8::/32', except: ['{node2_v6}', '{xa6}/128']}}}}]
+      ports: [{{port: 80}}, {{protocol: UDP, port: 80}}]
+    - from: [{{ipBlock: {{cidr: '{zc6}/128'}}}}]"
+    )]);
+    let outcome = suite.check("IPv6 ipBlock except on pod IPs (ingress)");
+    // x/c, z/c are on node-1, x/b on node-2; y/a is isolated.
+    expect(
+        suite,
+        &outcome,
+        &[
+            (V6, "x/c", "y/a", "TCP", 80, true),
+            (V4, "x/c", "y/a", "TCP", 80, false),
+            (V6, "x/c", "y/a", "TCP", 81, false),
+            (V6, "x/a", "y/a", "UDP", 80, false),
+            (V6, "x/b", "y/a", "TCP", 80, false),
+            (V6, "z/c", "y/a", "TCP", 81, true),
+            (V4, "z/c", "y/a", "TCP", 81, false),
+        ],
+    );
+
+    let (node1, ya6) = (
+        suite.cluster.nodes[0].v4.pod_cidr.clone(),
+        suite.address("y/a", V6),
+    );
+    suite.set_policies(&[&format!(
+        "metadata: {{name: blocks-out-mixed, namespace: z}}
+spec:
+  podSelector: {{matchLabels: {{pod: b}}}}
+  policyTypes: [Egress]
+  egress:
+    - to:
+        - ipBlock: {{cidr: {node1}}}
+        - ipBlock: {{cidr: '{node2_v6}', except: ['{ya6}/128']}}"
+    )]);
+    let outcome = suite.check("IPv4 and IPv6 ipBlocks per family (egress)");
+    // x/a is on node-1, x/b and y/a on node-2.
+    expect(
+        suite,
+        &outcome,
+        &[
+            (V4, "z/b", "x/a", "TCP", 80, true),
+            (V6, "z/b", "x/a", "TCP", 80, false),
+            (V4, "z/b", "x/b", "UDP", 81, false),
+            (V6, "z/b", "x/b", "UDP", 81, true),
+            (V6, "z/b", "y/a", "TCP", 80, false),
+        ],
+    );
+
+    suite.set_policies(&[
+        &format!(
+            "metadata: {{name: all-v4-out, namespace: x}}
+spec:
+  podSelector: {{matchLabels: {{pod: a}}}}
+  policyTypes: [Egress]
+  egress: [{{to: [{{ipBlock: {{cidr: 0.0.0.0/0, except: ['{node2}']}}}}]}}]"
+        ),
+        &format!(
+            "metadata: {{name: all-v6-in, namespace: y}}
+spec:
+  podSelector: {{}}
+  ingress: [{{from: [{{ipBlock: {{cidr: '::/0', except: ['{xa6}/128']}}}}]}}]"
+        ),
+    ]);
+    let outcome = suite.check("whole-family ipBlocks 0.0.0.0/0 and ::/0 with except");
+    // x/c is on node-1, x/b and y/a on node-2.
+    expect(
+        suite,
+        &outcome,
+        &[
+            (V4, "x/a", "x/c", "TCP", 80, true),
+            (V4, "x/a", "x/b", "TCP", 80, false),
+            (V6, "x/a", "x/c", "TCP", 80, false),
+            (V6, "x/b", "y/a", "UDP", 81, true),
+            (V4, "x/b", "y/a", "UDP", 81, false),
+            (V6, "x/a", "y/a", "UDP", 81, false),
+        ],
+    );
 
     suite.set_policies(&[
         "metadata: {name: named-in, namespace: x}
@@ -217,20 +317,42 @@ spec:
     suite.namespace_labels("x", json!({"ns": "x"}));
 }
 
-/// TCP flows the oracle allows whose reverse it denies, observed exactly so.
-fn one_way_tcp(suite: &Suite, outcome: &crate::Outcome) -> usize {
-    let find = |from: usize, to: usize, port: u16| {
-        suite
+/// The oracle's verdict on a few flows `(family, from, to, protocol, port, allowed)`, as the
+/// spec reads (the traffic is compared with the oracle by `check`).
+fn expect(suite: &Suite, outcome: &Outcome, flows: &[(Family, &str, &str, &str, u16, bool)]) {
+    let index = |id: &str| PODS.iter().position(|pod| *pod == id).expect("a pod");
+    for (family, from, to, protocol, port, allowed) in flows {
+        let probe = suite
             .probes
             .iter()
-            .position(|p| p.from == from && p.to == to && p.port == port && p.protocol == "TCP")
+            .position(|p| {
+                (p.family, p.from, p.to, p.protocol, p.port)
+                    == (*family, index(from), index(to), *protocol, *port)
+            })
+            .expect("a probe of the matrix");
+        assert_eq!(
+            outcome.expected[probe],
+            *allowed,
+            "oracle on {} {from} -> {to} {protocol}/{port}",
+            family.name()
+        );
+    }
+}
+
+/// TCP flows the oracle allows whose reverse it denies, observed exactly so.
+fn one_way_tcp(suite: &Suite, outcome: &Outcome) -> usize {
+    let find = |probe: &Probe| {
+        suite.probes.iter().position(|p| {
+            (p.family, p.from, p.to, p.port, p.protocol)
+                == (probe.family, probe.to, probe.from, probe.port, "TCP")
+        })
     };
     let mut count = 0;
     for (index, probe) in suite.probes.iter().enumerate() {
         if probe.protocol != "TCP" || !outcome.expected[index] || !outcome.observed[index] {
             continue;
         }
-        if let Some(reverse) = find(probe.to, probe.from, probe.port)
+        if let Some(reverse) = find(probe)
             && !outcome.expected[reverse]
             && !outcome.observed[reverse]
         {

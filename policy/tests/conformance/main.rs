@@ -1,8 +1,10 @@
 //! NetworkPolicy conformance on real traffic, modelled on the Kubernetes e2e netpol suite:
-//! namespaces x, y, z with pods a, b, c over two nodes (see [`cluster`]), tern's table in each
-//! node namespace, and for every case a probe of all 9 × 9 × {80, 81} × {TCP, UDP} = 324 flows
-//! compared with the truth table of the independent oracle (`tests/oracle`, written from the
-//! spec text). A pod probing itself never leaves its namespace, so those probes are expected to
+//! namespaces x, y, z with pods a, b, c over two dual-stack nodes (see [`cluster`]), tern's
+//! table in each node namespace, and for every case a probe of all
+//! {IPv4, IPv6} × 9 × 9 × {80, 81} × {TCP, UDP} = 648 flows (IPv4 → IPv4 and IPv6 → IPv6
+//! between the pods' addresses) compared with the truth table of the independent oracle
+//! (`tests/oracle`, written from the spec text). Counts are reported per family. A pod
+//! probing itself never leaves its namespace, so those probes are expected to
 //! pass (upstream's `AllowLoopback`). The topology is built once; cases change the objects and
 //! each node's programmer reconciles (incrementally after the first).
 //!
@@ -27,7 +29,7 @@ use oracle::{Flow, Oracle};
 use policy::{ApplyKind, NftCommand, PolicyInput, PolicyProgrammer, compile};
 use serde_json::json;
 
-use cluster::{Cluster, PODS};
+use cluster::{Cluster, Family, PODS};
 use probe::Probe;
 
 const FIRST_TIMEOUT: Duration = Duration::from_millis(300);
@@ -40,6 +42,19 @@ fn ports_of(name: &str) -> Vec<(&'static str, &'static str, u16)> {
         "a" => vec![("serve-web", "TCP", 80), ("serve-dns", "UDP", 81)],
         "b" => vec![("serve-web", "TCP", 81), ("serve-dns", "UDP", 80)],
         _ => vec![("serve-dns", "UDP", 80), ("other", "TCP", 81)],
+    }
+}
+
+/// Probes and mismatches of one case, per family.
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    probes: [usize; 2],
+    mismatches: [usize; 2],
+}
+
+impl Counts {
+    fn mismatches(&self) -> usize {
+        self.mismatches.iter().sum()
     }
 }
 
@@ -56,8 +71,7 @@ struct Suite {
     policies: Vec<NetworkPolicy>,
     programmers: Vec<PolicyProgrammer<NftCommand>>,
     probes: Vec<Probe>,
-    /// (case, probes, mismatches)
-    report: Vec<(String, usize, usize)>,
+    report: Vec<(String, Counts)>,
 }
 
 impl Suite {
@@ -70,7 +84,7 @@ impl Suite {
                 namespace,
                 name,
                 &cluster.nodes[host.node].name,
-                &[&host.address.to_string()],
+                &[&host.v4.to_string(), &host.v6.to_string()],
                 json!({"pod": name}),
                 &ports_of(name),
             ));
@@ -95,8 +109,8 @@ impl Suite {
         }
     }
 
-    fn address(&self, id: &str) -> String {
-        self.cluster.pod(id).address.to_string()
+    fn address(&self, id: &str, family: Family) -> String {
+        self.cluster.pod(id).address(family).to_string()
     }
 
     fn set_policies(&mut self, yaml: &[&str]) {
@@ -132,7 +146,7 @@ impl Suite {
         for (node, programmer) in self.cluster.nodes.iter().zip(&mut self.programmers) {
             let input = PolicyInput {
                 node_name: node.name.clone(),
-                node_addresses: vec![node.underlay, node.gateway],
+                node_addresses: node.addresses(),
                 pods: self.pods.clone(),
                 namespaces: self.namespaces.clone(),
                 policies: self.policies.clone(),
@@ -162,8 +176,8 @@ impl Suite {
             .iter()
             .map(|probe| {
                 let flow = Flow {
-                    source: self.cluster.pods[probe.from].address,
-                    destination: self.cluster.pods[probe.to].address,
+                    source: self.cluster.pods[probe.from].address(probe.family),
+                    destination: self.cluster.pods[probe.to].address(probe.family),
                     protocol: probe.protocol,
                     port: probe.port,
                 };
@@ -185,26 +199,31 @@ impl Suite {
                 observed[*index] = passed;
             }
         }
-        let mismatches: Vec<String> = (0..self.probes.len())
-            .filter(|i| expected[*i] != observed[*i])
-            .map(|i| {
-                let probe = self.probes[i];
-                format!(
-                    "    {} -> {} {}/{}: expected {}, observed {}",
+        let mut counts = Counts::default();
+        let mut mismatches = Vec::new();
+        for (index, probe) in self.probes.iter().enumerate() {
+            let family = probe.family as usize;
+            counts.probes[family] += 1;
+            if expected[index] != observed[index] {
+                counts.mismatches[family] += 1;
+                mismatches.push(format!(
+                    "    {} {} -> {} {}/{}: expected {}, observed {}",
+                    probe.family.name(),
                     PODS[probe.from],
                     PODS[probe.to],
                     probe.protocol,
                     probe.port,
-                    verdict(expected[i]),
-                    verdict(observed[i])
-                )
-            })
-            .collect();
+                    verdict(expected[index]),
+                    verdict(observed[index])
+                ));
+            }
+        }
         let allowed = expected.iter().filter(|e| **e).count();
         println!(
-            "case {case:<44} probes {:>3}  mismatches {:>2}  (expected allowed {allowed:>3}, re-probed {:>2}, nft {}, {:>4} ms)",
+            "case {case:<44} probes {:>3}  mismatches v4 {:>2} v6 {:>2}  (expected allowed {allowed:>3}, re-probed {:>2}, nft {}, {:>4} ms)",
             self.probes.len(),
-            mismatches.len(),
+            counts.mismatches[0],
+            counts.mismatches[1],
             retry.len(),
             applied.join("/"),
             started.elapsed().as_millis()
@@ -212,8 +231,7 @@ impl Suite {
         for line in mismatches.iter().take(24) {
             println!("{line}");
         }
-        self.report
-            .push((case.to_string(), self.probes.len(), mismatches.len()));
+        self.report.push((case.to_string(), counts));
         Outcome { expected, observed }
     }
 }
@@ -241,18 +259,33 @@ fn conformance_on_real_traffic() {
     cases::blocks_and_ports(&mut suite);
     cases::stacking_and_changes(&mut suite);
 
-    let probes: usize = suite.report.iter().map(|r| r.1).sum();
-    let mismatches: usize = suite.report.iter().map(|r| r.2).sum();
+    let total = suite
+        .report
+        .iter()
+        .fold(Counts::default(), |mut total, (_, counts)| {
+            for family in 0..2 {
+                total.probes[family] += counts.probes[family];
+                total.mismatches[family] += counts.mismatches[family];
+            }
+            total
+        });
+    let cases = suite.report.len();
+    let per_case = suite.probes.len();
     println!(
-        "conformance: {} cases, {probes} probes, {mismatches} mismatches, {} s",
-        suite.report.len(),
+        "conformance: {cases} cases × {per_case} probes (v4 {}, v6 {}) = {} probes, {} mismatches (v4 {}, v6 {}), {} s",
+        total.probes[0],
+        total.probes[1],
+        total.probes.iter().sum::<usize>(),
+        total.mismatches(),
+        total.mismatches[0],
+        total.mismatches[1],
         started.elapsed().as_secs()
     );
     let failed: Vec<&str> = suite
         .report
         .iter()
-        .filter(|r| r.2 > 0)
-        .map(|r| r.0.as_str())
+        .filter(|(_, counts)| counts.mismatches() > 0)
+        .map(|(case, _)| case.as_str())
         .collect();
     assert!(failed.is_empty(), "cases with mismatches: {failed:?}");
 }

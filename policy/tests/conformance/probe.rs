@@ -1,4 +1,5 @@
-//! The probe matrix: every (from pod, to pod, port 80/81, TCP/UDP), run concurrently from
+//! The probe matrix: every (family, from pod, to pod, port 80/81, TCP/UDP), IPv4 probes from
+//! and to the pods' IPv4 addresses and IPv6 probes likewise, run concurrently from
 //! threads inside the source pod's namespace, each bounded by a timeout. A TCP probe passes when
 //! the server's "ok" arrives (request and reply both went through); a UDP probe when the echo
 //! comes back. UDP probes use a fresh source port each, so no conntrack entry of an earlier case
@@ -11,7 +12,7 @@ use std::os::fd::AsRawFd;
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::Duration;
 
-use crate::cluster::Cluster;
+use crate::cluster::{Cluster, Family};
 
 /// Next UDP source port (below the kernel's ephemeral range, so never taken by anyone else).
 static UDP_SOURCE_PORT: AtomicU16 = AtomicU16::new(12_000);
@@ -19,6 +20,7 @@ static UDP_SOURCE_PORT: AtomicU16 = AtomicU16::new(12_000);
 /// One probe of the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Probe {
+    pub family: Family,
     pub from: usize,
     pub to: usize,
     pub port: u16,
@@ -26,19 +28,22 @@ pub struct Probe {
     pub protocol: &'static str,
 }
 
-/// The full matrix over the cluster's pods.
+/// The full matrix over the cluster's pods, once per family.
 pub fn matrix(pods: usize) -> Vec<Probe> {
     let mut probes = Vec::new();
-    for from in 0..pods {
-        for to in 0..pods {
-            for port in [80, 81] {
-                for protocol in ["TCP", "UDP"] {
-                    probes.push(Probe {
-                        from,
-                        to,
-                        port,
-                        protocol,
-                    });
+    for family in Family::BOTH {
+        for from in 0..pods {
+            for to in 0..pods {
+                for port in [80, 81] {
+                    for protocol in ["TCP", "UDP"] {
+                        probes.push(Probe {
+                            family,
+                            from,
+                            to,
+                            port,
+                            protocol,
+                        });
+                    }
                 }
             }
         }
@@ -61,7 +66,8 @@ fn tcp(target: SocketAddr, timeout: Duration) -> bool {
 fn udp(target: SocketAddr, timeout: Duration) -> bool {
     let port = UDP_SOURCE_PORT.fetch_add(1, Ordering::SeqCst);
     assert!(port < 32_000, "out of UDP source ports");
-    let Ok(socket) = UdpSocket::bind(("0.0.0.0", port)) else {
+    let any = if target.is_ipv4() { "0.0.0.0" } else { "::" };
+    let Ok(socket) = UdpSocket::bind((any, port)) else {
         return false;
     };
     if socket.set_read_timeout(Some(timeout)).is_err() || socket.send_to(b"hi", target).is_err() {
@@ -96,8 +102,8 @@ pub fn run(cluster: &Cluster, probes: &[Probe], timeout: Duration) -> Vec<bool> 
                     let handles: Vec<_> = mine
                         .into_iter()
                         .map(|(index, probe)| {
-                            let target =
-                                SocketAddr::new(cluster.pods[probe.to].address, probe.port);
+                            let address = cluster.pods[probe.to].address(probe.family);
+                            let target = SocketAddr::new(address, probe.port);
                             inner.spawn(move || {
                                 let passed = match probe.protocol {
                                     "TCP" => tcp(target, timeout),

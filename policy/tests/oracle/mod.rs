@@ -2,6 +2,10 @@
 //! packet at a time, sharing no code with the compiler (its own selector matching, CIDR
 //! containment and port logic). The conformance suite's truth table comes from here.
 //!
+//! Dual stack: a pod is the pod at any of its `status.podIPs`; an `ipBlock` CIDR (and each of
+//! its `except` entries) is of one family and only ever contains addresses of that family, so
+//! an IPv4 block never admits a pod's IPv6 traffic and vice versa.
+//!
 //! Only valid objects are modelled (invalid ones are the compiler's fail-closed business).
 
 #![allow(dead_code)]
@@ -119,8 +123,9 @@ impl<'a> Oracle<'a> {
         if let Some(block) = &peer.ip_block {
             let inside = |cidr: &str| {
                 cidr.parse::<IpNetwork>().is_ok_and(|n| {
+                    let same_family = n.is_ipv4() == address.is_ipv4();
                     let network = IpNetwork::new(n.network(), n.prefix()).unwrap();
-                    network.contains(address)
+                    same_family && network.contains(address)
                 })
             };
             return inside(&block.cidr) && !block.except.iter().flatten().any(|e| inside(e));
