@@ -146,15 +146,7 @@ impl RouteSocket {
         self.flush()?;
         let mut consistent = true;
         loop {
-            let length = self.receive()?;
-            let mut offset = 0;
-            while offset + 16 <= length {
-                let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(
-                    &self.receive[offset..length],
-                )
-                .map_err(|e| KernelError::Decode(e.to_string()))?;
-                let size = (message.header.length as usize).next_multiple_of(4).max(16);
-                offset += size;
+            for message in self.receive_messages()? {
                 if message.header.sequence_number != sequence {
                     continue;
                 }
@@ -312,6 +304,23 @@ impl RouteSocket {
         self.send[last + 6..last + 8].copy_from_slice(&flags.to_ne_bytes());
     }
 
+    /// One read from the socket, cut into the netlink messages it holds.
+    fn receive_messages(
+        &mut self,
+    ) -> Result<Vec<NetlinkMessage<RouteNetlinkMessage>>, KernelError> {
+        let length = self.receive()?;
+        let mut messages = Vec::new();
+        let mut offset = 0;
+        while offset + 16 <= length {
+            let message =
+                NetlinkMessage::<RouteNetlinkMessage>::deserialize(&self.receive[offset..length])
+                    .map_err(|e| KernelError::Decode(e.to_string()))?;
+            offset += (message.header.length as usize).next_multiple_of(4).max(16);
+            messages.push(message);
+        }
+        Ok(messages)
+    }
+
     /// Reads answers until the ACK of `last_sequence`, reporting each error.
     fn await_ack(
         &mut self,
@@ -319,14 +328,7 @@ impl RouteSocket {
         mut on_error: impl FnMut(u32, i32),
     ) -> Result<(), KernelError> {
         loop {
-            let length = self.receive()?;
-            let mut offset = 0;
-            while offset + 16 <= length {
-                let message = NetlinkMessage::<RouteNetlinkMessage>::deserialize(
-                    &self.receive[offset..length],
-                )
-                .map_err(|e| KernelError::Decode(e.to_string()))?;
-                offset += (message.header.length as usize).next_multiple_of(4).max(16);
+            for message in self.receive_messages()? {
                 let sequence = message.header.sequence_number;
                 if let NetlinkPayload::Error(error) = message.payload {
                     if let Some(code) = error.code {
